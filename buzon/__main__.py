@@ -1,0 +1,3 @@
+from buzon.cli import main
+
+main()

@@ -1,0 +1,66 @@
+"""The ``buzon`` command group. Commands live in :mod:`buzon.commands`, one module each.
+
+Heavy imports happen inside each command so ``buzon --help`` and ``buzon plan`` start fast.
+Errors become one line on stderr and a non-zero exit here, and only here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+import sys
+
+import click
+
+from buzon import __version__, commands
+from buzon.errors import BuzonError
+
+
+class _Group(click.Group):
+    """Turns a :class:`BuzonError` into one stderr line and its exit code (also under CliRunner)."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except BuzonError as exc:
+            click.echo(f"error: {exc.one_line()}", err=True)
+            raise click.exceptions.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            click.echo("error: interrumpido", err=True)
+            raise click.exceptions.Exit(130) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="buzon")
+@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int) -> None:
+    """Bulk activation of the Buzón IMSS.
+
+    \b
+    Example:
+      buzon plan sample_data/carga_corporativo.xlsx
+    """
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    ctx.ensure_object(dict)
+
+
+def _register() -> None:
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        for name in getattr(module, "__commands__", ()):
+            cli.add_command(getattr(module, name))
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point."""
+    cli.main(args=argv, prog_name="buzon")
+
+
+if __name__ == "__main__":
+    main()

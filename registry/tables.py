@@ -1,0 +1,215 @@
+"""The store's schema (SQLAlchemy Core). Alembic migrations in ``registry/migrations`` build it.
+
+Times are stored as timezone-aware UTC instants. Secrets (verification codes, link tokens) are never
+stored: only HMAC-SHA256 digests under a key kept outside the database.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+
+# Stable names for constraints, so migrations are the same on SQLite and PostgreSQL.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Id = BigInteger().with_variant(Integer(), "sqlite")  # INTEGER PRIMARY KEY is SQLite's rowid
+TS = DateTime(timezone=True)
+
+ACTIVE_SQL = "estado IN ('registrado', 'enviado', 'validado')"
+
+particulares = Table(
+    "particulares",
+    metadata,
+    Column("rfc", String(13), primary_key=True),
+    Column("nombre", Text, nullable=True),
+    # 'pendiente' until the T&C are signed with the e.firma, then 'activado'.
+    Column("estado", String(16), nullable=False, server_default="pendiente"),
+    Column("activado_en", TS, nullable=True),
+    Column("tyc_folio", String(24), nullable=True),
+    Column("creado_en", TS, nullable=False),
+)
+
+registros_patronales = Table(
+    "registros_patronales",
+    metadata,
+    Column("rp", String(11), primary_key=True),
+    Column("rfc", String(13), ForeignKey("particulares.rfc"), nullable=False, index=True),
+    Column("creado_en", TS, nullable=False),
+)
+
+medios = Table(
+    "medios",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("rfc", String(13), ForeignKey("particulares.rfc"), nullable=False),
+    Column("mecanismo", String(8), nullable=False),  # 'correo' | 'telefono'
+    Column("valor", String(320), nullable=False),  # email lower-cased; mobile as 10 digits
+    Column("estado", String(16), nullable=False),  # registry.states.Estado
+    Column("folio", String(24), nullable=False, unique=True),
+    Column("creado_en", TS, nullable=False),
+    Column("actualizado_en", TS, nullable=False),
+    # Verification: the live secret belongs to one send (outbox row); earlier ones are dead.
+    Column("envios", Integer, nullable=False, server_default="0"),
+    Column("envio_vigente", BigInteger, nullable=True),  # outbox.id of the live secret
+    Column("enviado_en", TS, nullable=True),
+    Column("vence_en", TS, nullable=True),
+    Column("secreto_hash", String(64), nullable=True, index=True),  # HMAC of token/code
+    Column("intentos_fallidos", Integer, nullable=False, server_default="0"),
+    Column("validado_en", TS, nullable=True),
+    Column("motivo", Text, nullable=True),  # delivery failure reason, cancel reason
+    Column("aclaracion", Boolean, nullable=False, server_default=text("false")),
+    Index("ix_medios_rfc_estado", "rfc", "estado"),
+    Index("ix_medios_estado_vence", "estado", "vence_en"),
+    # One active medium per (RFC, mechanism, value); terminal ones may repeat.
+    Index(
+        "uq_medios_activo",
+        "rfc",
+        "mecanismo",
+        "valor",
+        unique=True,
+        sqlite_where=text(ACTIVE_SQL),
+        postgresql_where=text(ACTIVE_SQL),
+    ),
+)
+
+# A medium's scopes: rp NULL is the RFC scope, otherwise one Registro Patronal.
+alcances = Table(
+    "alcances",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("medio_id", BigInteger, ForeignKey("medios.id"), nullable=False),
+    Column("rfc", String(13), nullable=False),
+    Column("rp", String(11), nullable=True),
+    Column("creado_en", TS, nullable=False),
+    Index("ix_alcances_rfc_rp", "rfc", "rp"),
+    Index(
+        "uq_alcances_rfc",
+        "medio_id",
+        unique=True,
+        sqlite_where=text("rp IS NULL"),
+        postgresql_where=text("rp IS NULL"),
+    ),
+    Index(
+        "uq_alcances_rp",
+        "medio_id",
+        "rp",
+        unique=True,
+        sqlite_where=text("rp IS NOT NULL"),
+        postgresql_where=text("rp IS NOT NULL"),
+    ),
+)
+
+acuses = Table(
+    "acuses",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("folio", String(24), nullable=False, unique=True),
+    # 'registro' | 'actualizacion' | 'validacion' | 'baja' | 'terminos'
+    Column("tipo", String(16), nullable=False),
+    Column("fecha", TS, nullable=False),
+    Column("rfc", String(13), nullable=False, index=True),
+    Column("nombre", Text, nullable=True),
+    Column("rps", Text, nullable=True),  # comma-separated, sorted
+    Column("mecanismo", String(8), nullable=True),
+    Column("medio", String(320), nullable=True),
+    Column("estado", String(16), nullable=False),
+    Column("medio_id", BigInteger, ForeignKey("medios.id"), nullable=True, index=True),
+    Column("cadena_original", Text, nullable=False),
+    Column("sello", Text, nullable=False),
+    # T&C acuses: the particular's e.firma signature and certificate.
+    Column("firma", Text, nullable=True),
+    Column("numero_certificado", String(20), nullable=True),
+    Column("certificado_pem", Text, nullable=True),
+)
+
+# Folio allocation: one row holding the last folio instant handed out (ms since epoch).
+folio_reloj = Table(
+    "folio_reloj",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ultimo_ms", BigInteger, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("medio_id", BigInteger, ForeignKey("medios.id"), nullable=False, index=True),
+    Column("tipo", String(16), nullable=False),  # 'verificacion' | 'confirmacion'
+    Column("canal", String(8), nullable=False),  # 'correo' | 'sms'
+    Column("destino", String(320), nullable=False),
+    # 'pendiente' -> 'enviado' | 'fallido' | 'descartado'
+    Column("estado", String(16), nullable=False, server_default="pendiente"),
+    Column("intentos", Integer, nullable=False, server_default="0"),
+    Column("proximo_intento", TS, nullable=False),
+    # Random per-send nonce (from ``secrets``); the code/token is HMAC(key, nonce), so a re-send after
+    # a crash carries the same secret. The nonce alone reveals nothing without the key.
+    Column("nonce", String(64), nullable=True),
+    Column("creado_en", TS, nullable=False),
+    Column("enviado_en", TS, nullable=True),
+    Column("error", Text, nullable=True),
+    Index("ix_outbox_estado_proximo", "estado", "proximo_intento"),
+)
+
+eventos = Table(
+    "eventos",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("hash", String(64), nullable=False, unique=True),  # idempotency (content hash)
+    # 'confirmacion_correo' | 'codigo_sms' | 'entrega' | ...
+    Column("tipo", String(24), nullable=False),
+    Column("origen", String(200), nullable=False),  # 'web', 'webhook', 'archivo:<name>:<line>'
+    Column("fecha", TS, nullable=False),  # when it happened
+    Column("recibido_en", TS, nullable=False),
+    Column("medio_id", BigInteger, nullable=True, index=True),
+    Column("datos", Text, nullable=False),  # JSON; codes/tokens only as HMAC digests
+    Column("aplicado", Boolean, nullable=False, server_default=text("false")),
+    Column("resultado", String(40), nullable=True),
+    Index("ix_eventos_aplicado_fecha", "aplicado", "fecha"),
+)
+
+auditoria = Table(
+    "auditoria",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("en", TS, nullable=False),
+    Column("entidad", String(16), nullable=False),  # 'medio' | 'particular' | 'rp'
+    Column("entidad_id", String(64), nullable=False),
+    Column("de_estado", String(16), nullable=True),
+    Column("a_estado", String(16), nullable=True),
+    Column("origen", Text, nullable=False),  # 'archivo.xlsx:Hoja1:12' or 'comando:baja'
+    Column("detalle", Text, nullable=True),
+    Index("ix_auditoria_entidad", "entidad", "entidad_id"),
+)
+
+__all__ = [
+    "metadata",
+    "particulares",
+    "registros_patronales",
+    "medios",
+    "alcances",
+    "acuses",
+    "folio_reloj",
+    "outbox",
+    "eventos",
+    "auditoria",
+]
