@@ -55,8 +55,12 @@ class BuzonError(Exception):
             setattr(self, key, value)
 
     def one_line(self) -> str:
-        where = ", ".join(f"{k}={v}" for k, v in self.context.items())
-        text = f"{self.message} ({where})" if where else self.message
+        """``archivo:hoja:fila: message (other=context)`` on a single line."""
+        ctx = dict(self.context)
+        place = ":".join(str(ctx.pop(k)) for k in ("archivo", "hoja", "fila") if k in ctx)
+        rest = ", ".join(f"{k}={v}" for k, v in ctx.items())
+        text = f"{place}: {self.message}" if place else self.message
+        text = f"{text} ({rest})" if rest else text
         return " ".join(text.split())
 
 

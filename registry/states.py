@@ -9,7 +9,8 @@
         └──permanent failure──▶ no_entregado
     registrado | enviado | validado ──owner removes──▶ baja
 
-Terminal states never come back: registering the same value again makes a new medium with a new folio.
+Terminal states never come back: registering the same value again makes a new medium with a new
+folio.
 """
 
 from __future__ import annotations
@@ -72,10 +73,12 @@ def puede(de: Estado | str, a: Estado | str) -> bool:
 def transicion(de: Estado | str, a: Estado | str) -> Estado:
     """Return the target state, or raise :class:`TransitionError` if the move is forbidden."""
     if not puede(de, a):
-        raise TransitionError(f"transición no permitida: {Estado(de)} -> {Estado(a)}", de=str(de), a=str(a))
+        raise TransitionError(
+            f"transición no permitida: {Estado(de)} -> {Estado(a)}", de=str(de), a=str(a)
+        )
     return Estado(a)
 
 
 def origenes(a: Estado | str) -> frozenset[Estado]:
-    """Every state from which ``a`` can be reached; for guarded bulk ``UPDATE ... WHERE estado IN``."""
+    """Every state from which ``a`` can be reached (for guarded ``UPDATE ... WHERE estado IN``)."""
     return frozenset(de for de, destinos in TRANSICIONES.items() if Estado(a) in destinos)

@@ -1,0 +1,114 @@
+"""``buzon efirma check``: what an e.firma pair is and whether it can sign the T&C now."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from buzon.errors import EfirmaContrasena, EfirmaError
+
+FIELDS = (
+    "tipo",
+    "rfc",
+    "rfc_representante",
+    "curp",
+    "nombre",
+    "numero_certificado",
+    "valido_desde",
+    "valido_hasta",
+    "emisor",
+)
+
+
+def read_password(password_file: Path | None, settings) -> str:  # noqa: ANN001 - Settings
+    """From a file, from ``BUZON_EFIRMA_PASSWORD``, or a hidden prompt; never an argument."""
+    if password_file is not None:
+        try:
+            text = password_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise EfirmaContrasena(
+                f"no se pudo leer el archivo de contraseña: {exc}", archivo=str(password_file)
+            ) from None
+        # Only the line ending an editor adds; spaces can be part of a password.
+        return text.rstrip("\r\n")
+    if settings.efirma_password is not None:
+        return settings.efirma_password.get_secret_value()
+    try:
+        return click.prompt("Contraseña de la llave privada", hide_input=True, err=True)
+    except click.Abort:
+        raise EfirmaContrasena(
+            "falta la contraseña: use --password-file, BUZON_EFIRMA_PASSWORD o una terminal"
+        ) from None
+
+
+@click.group()
+def efirma() -> None:
+    """Inspect SAT e.firma (FIEL) files.
+
+    \b
+    Example:
+      buzon efirma check --cer fiel.cer --key fiel.key --password-file clave.txt --rfc EKU9003173C9
+    """
+
+
+@efirma.command("check")
+@click.option("--cer", "cer", type=click.Path(path_type=Path), required=True, help="Certificate.")
+@click.option("--key", "key", type=click.Path(path_type=Path), required=True, help="Private key.")
+@click.option(
+    "--password-file",
+    type=click.Path(path_type=Path),
+    help="File holding the key's password (else BUZON_EFIRMA_PASSWORD, else a hidden prompt).",
+)
+@click.option("--rfc", help="Also require the certificate to be this RFC's.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def check_command(
+    cer: Path, key: Path, password_file: Path | None, rfc: str | None, as_json: bool
+) -> None:
+    """Report what the .cer/.key pair is and whether it can sign the T&C now.
+
+    Checks the files, the password, that the key matches, FIEL (not CSD), validity at BUZON_NOW or
+    now, the RFC, and the issuer when BUZON_SAT_CA_DIR is set. Exits 1 with the EFIRMA_* code when
+    the pair cannot sign.
+
+    \b
+    Example:
+      buzon efirma check --cer EKU9003173C9.cer --key EKU9003173C9.key --rfc EKU9003173C9 --json
+    """
+    from buzon.settings import Settings
+    from signers.efirma import Certificado, Efirma, check, load_trusted
+
+    settings = Settings()
+    result: dict[str, object] = {"ok": False, "error": None, **dict.fromkeys(FIELDS)}
+    error: EfirmaError | None = None
+    try:
+        certificado = Certificado.load(cer)
+        result.update(certificado.info())
+        password = read_password(password_file, settings)
+        # One pair at a time: afford OpenSSL's full RSA key check here.
+        Efirma.load(cer, key, password, validate=True)
+        check(
+            certificado,
+            now=settings.clock(),
+            rfc=rfc.strip().upper() if rfc else None,
+            trusted=load_trusted(settings.sat_ca_dir),
+        )
+        result["ok"] = True
+    except EfirmaError as exc:
+        error = exc
+        result["error"] = exc.code
+        result["mensaje"] = exc.message
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False))
+    else:
+        for name in FIELDS:
+            if result[name] is not None:
+                click.echo(f"{name:20} {result[name]}")
+        click.echo(f"{'puede firmar':20} {'sí' if result['ok'] else 'no'}")
+    if error is not None:
+        click.echo(f"error: {error.code}: {error.one_line()}", err=True)
+        raise click.exceptions.Exit(error.exit_code)
+
+
+__commands__ = ["efirma"]

@@ -1,0 +1,80 @@
+"""``buzon plan``: validate uploads and account for every entry, changing nothing."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+__commands__ = ["plan"]
+
+
+def print_summary(summary: dict, *, title: str = "Resultado de la validación") -> None:
+    """A readable table of a plan summary on stdout (rich)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=title, show_header=False)
+    table.add_column("", style="bold")
+    table.add_column("", justify="right")
+    table.add_row("Archivos", ", ".join(summary["files"]))
+    for item in summary["sheets_skipped"]:
+        table.add_row("Hoja omitida (sin encabezado RFC)", f"{item['archivo']}: {item['hoja']}")
+    table.add_row("Entradas", f"{summary['entries']:,}")
+    table.add_row("Aceptadas", f"[green]{summary['accepted']:,}[/green]")
+    table.add_row("Rechazadas", f"[red]{summary['rejected']:,}[/red]")
+    for code, n in summary["rejections"].items():
+        table.add_row(f"  rechazo {code}", f"{n:,}")
+    for code, n in summary["warnings"].items():
+        table.add_row(f"  advertencia {code}", f"{n:,}")
+    table.add_row("Correos distintos", f"{summary['media']['correo']:,}")
+    table.add_row("Celulares distintos", f"{summary['media']['telefono']:,}")
+    table.add_row("Alcances", f"{summary['scopes']:,}")
+    table.add_row("RFC", f"{summary['rfcs']:,}")
+    table.add_row("Registros patronales", f"{summary['rps']:,}")
+    console.print(table)
+
+
+def progress_printer(enabled: bool):  # noqa: ANN201
+    """A progress callback writing stage lines to stderr (quiet unless a terminal or asked)."""
+    if not enabled:
+        return None
+
+    def show(stage: str) -> None:
+        click.echo(f"… {stage}", err=True)
+
+    return show
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), help="Write rechazos.csv, advertencias.csv, "
+              "aceptados.parquet and resumen.json here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+def plan(files: tuple[Path, ...], out: Path | None, as_json: bool) -> None:
+    """Validate uploads (xlsx, xlsm, xls, ods, csv, txt) without changing anything.
+
+    Every entry ends accepted or rejected with a code and a Spanish message.
+
+    \b
+    Example:
+      buzon plan sample_data/carga_corporativo.xlsx --out salida/
+    """
+    from buzon.settings import Settings
+    from schemas.plan import plan_files
+
+    settings = Settings()
+    result = plan_files(files, settings, progress=progress_printer(sys.stderr.isatty()))
+    if out is not None:
+        from reports.plan_outputs import write_plan_outputs
+
+        write_plan_outputs(result, out)
+    if as_json:
+        click.echo(json.dumps(result.summary, ensure_ascii=False))
+    else:
+        print_summary(result.summary)
+        if out is not None:
+            click.echo(f"Archivos de resultado en {out}/", err=True)

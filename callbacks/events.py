@@ -1,0 +1,239 @@
+"""Event files (JSON Lines or CSV) -> one validated polars frame, and the event content hash.
+
+A file is read and validated as a whole before anything is imported: one malformed line rejects the
+file with :class:`EventFileError` naming the line numbers, and nothing from it is recorded.
+
+Columns: ``tipo, referencia, token, rfc, telefono, codigo, estado, motivo, fecha``. ``tipo`` is
+``confirmacion_correo`` (needs ``token``), ``codigo_sms`` (``rfc``, ``telefono``, ``codigo``) or
+``entrega`` (``referencia`` = outbox id, ``estado`` delivered/failed/bounced, optional ``motivo``).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from pathlib import Path
+
+import polars as pl
+
+from buzon.errors import EventFileError, FileMissingError
+
+CAMPOS = ("tipo", "referencia", "token", "rfc", "telefono", "codigo", "estado", "motivo", "fecha")
+TIPOS = ("confirmacion_correo", "codigo_sms", "entrega")
+# Gateways speak English or Spanish; the store keeps the English word of the webhook contract.
+ESTADOS_ENTREGA = {
+    "delivered": "delivered",
+    "entregado": "delivered",
+    "failed": "failed",
+    "fallido": "failed",
+    "bounced": "bounced",
+    "rebotado": "bounced",
+}
+_MAX_ERRORES = 5
+_SCHEMA = {c: pl.String for c in CAMPOS}
+
+
+def _raise_lines(path: Path, errores: list[tuple[int, str]]) -> None:
+    shown = "; ".join(f"línea {n}: {msg}" for n, msg in errores[:_MAX_ERRORES])
+    more = f" (y {len(errores) - _MAX_ERRORES} más)" if len(errores) > _MAX_ERRORES else ""
+    raise EventFileError(
+        f"archivo de eventos con líneas inválidas: {shown}{more}; no se importó nada",
+        file=str(path),
+        line=errores[0][0],
+    )
+
+
+def _json_slow(path: Path, data: bytes) -> pl.DataFrame:
+    """Line-by-line JSON parsing: finds the bad line numbers the fast reader cannot give."""
+    rows: list[dict] = []
+    errores: list[tuple[int, str]] = []
+    for n, raw in enumerate(data.decode("utf-8", errors="replace").splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+            if not isinstance(obj, dict):
+                raise ValueError
+        except ValueError:
+            errores.append((n, "no es un objeto JSON"))
+            continue
+        extra = set(obj) - set(CAMPOS)
+        if extra:
+            errores.append((n, f"campo desconocido {sorted(extra)[0]}"))
+            continue
+        row = {c: (None if obj.get(c) is None else str(obj[c])) for c in CAMPOS}
+        row["linea"] = n
+        rows.append(row)
+    if errores:
+        _raise_lines(path, errores)
+    return pl.DataFrame(rows, schema={**_SCHEMA, "linea": pl.Int64})
+
+
+def _read_jsonl(path: Path, data: bytes) -> pl.DataFrame:
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    try:
+        df = pl.read_ndjson(io.BytesIO(data), schema=_SCHEMA)
+    except Exception:
+        return _json_slow(path, data)
+    if df.height != lines or b"\n\n" in data:
+        # Blank lines shift numbering; the slow path numbers lines exactly.
+        return _json_slow(path, data)
+    return df.with_columns(linea=pl.int_range(1, df.height + 1, dtype=pl.Int64))
+
+
+def _read_csv(path: Path, data: bytes) -> pl.DataFrame:
+    text = data.decode("utf-8-sig", errors="strict")
+    header = next(csv.reader([text.split("\n", 1)[0]]), [])
+    header = [h.strip().lower() for h in header]
+    unknown = [h for h in header if h not in CAMPOS]
+    if "tipo" not in header or "fecha" not in header or unknown:
+        what = f"columna desconocida {unknown[0]}" if unknown else "faltan las columnas tipo y fecha"
+        _raise_lines(path, [(1, f"encabezado inválido: {what}")])
+    try:
+        df = pl.read_csv(
+            io.BytesIO(text.encode()),
+            infer_schema=False,
+            new_columns=header,
+            missing_utf8_is_empty_string=False,
+        )
+        if df.height != text.rstrip("\n").count("\n"):
+            raise ValueError("line count")  # quoted newlines: number lines exactly below
+        df = df.with_columns(linea=pl.int_range(2, df.height + 2, dtype=pl.Int64))
+    except Exception:
+        rows: list[dict] = []
+        errores: list[tuple[int, str]] = []
+        reader = csv.reader(io.StringIO(text))
+        next(reader, None)
+        for fields in reader:
+            n = reader.line_num
+            if not fields:
+                continue
+            if len(fields) != len(header):
+                errores.append((n, f"{len(fields)} columnas, se esperaban {len(header)}"))
+                continue
+            rows.append({**dict(zip(header, fields, strict=True)), "linea": n})
+        if errores:
+            _raise_lines(path, errores)
+        df = pl.DataFrame(rows, schema={**{h: pl.String for h in header}, "linea": pl.Int64})
+    for c in CAMPOS:
+        if c not in df.columns:
+            df = df.with_columns(pl.lit(None, pl.String).alias(c))
+    return df.select(*CAMPOS, "linea")
+
+
+def parse_fecha(col: pl.Expr) -> pl.Expr:
+    """ISO 8601 strings -> UTC datetimes; naive instants are taken as UTC; null when unparseable."""
+    t = col.str.strip_chars().str.replace(r"[Zz]$", "+00:00").str.replace(" ", "T")
+    return pl.coalesce(
+        t.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%:z", strict=False, time_zone="UTC"),
+        t.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False, time_zone="UTC"),
+    ).dt.cast_time_unit("us")
+
+
+def validar(df: pl.DataFrame, path: Path) -> pl.DataFrame:
+    """Normalize every column and reject the file if any line breaks the rules."""
+    s = {c: pl.col(c).str.strip_chars() for c in CAMPOS}
+    df = df.with_columns(
+        **{c: pl.when(e == "").then(None).otherwise(e) for c, e in s.items()},
+    ).with_columns(
+        tipo=pl.col("tipo").str.to_lowercase(),
+        rfc=pl.col("rfc").str.to_uppercase().str.replace_all(r"[\s\-_]", ""),
+        telefono=pl.col("telefono").str.replace_all(r"[\s\-\.\(\)]", ""),
+        estado=pl.col("estado").str.to_lowercase().replace_strict(
+            ESTADOS_ENTREGA, default=pl.lit("?")
+        ),
+        fecha_dt=parse_fecha(pl.col("fecha")),
+        referencia_n=pl.col("referencia").cast(pl.Int64, strict=False),
+    )
+    tipo = pl.col("tipo")
+    error = (
+        pl.when(~tipo.is_in(TIPOS))
+        .then(pl.lit("tipo desconocido"))
+        .when(pl.col("fecha_dt").is_null())
+        .then(pl.lit("fecha inválida (ISO 8601)"))
+        .when((tipo == "confirmacion_correo") & ~pl.col("token").str.contains(r"^[A-Za-z0-9_\-]{16,200}$").fill_null(False))
+        .then(pl.lit("token inválido"))
+        .when((tipo == "codigo_sms") & ~pl.col("rfc").str.contains(r"^[A-ZÑ&]{3,4}[0-9]{6}[A-Z0-9]{3}$").fill_null(False))
+        .then(pl.lit("RFC inválido"))
+        .when((tipo == "codigo_sms") & ~pl.col("telefono").str.contains(r"^[0-9]{10}$").fill_null(False))
+        .then(pl.lit("teléfono inválido (10 dígitos)"))
+        .when((tipo == "codigo_sms") & ~pl.col("codigo").str.contains(r"^[0-9]{5}$").fill_null(False))
+        .then(pl.lit("código inválido (5 dígitos)"))
+        .when((tipo == "entrega") & (pl.col("referencia_n").is_null() | (pl.col("referencia_n") <= 0)))
+        .then(pl.lit("referencia inválida"))
+        .when((tipo == "entrega") & (pl.col("estado").is_null() | (pl.col("estado") == "?")))
+        .then(pl.lit("estado inválido (delivered, failed, bounced)"))
+    )
+    checked = df.with_columns(error=error)
+    bad = checked.filter(pl.col("error").is_not_null())
+    if bad.height:
+        _raise_lines(path, list(zip(bad["linea"].to_list(), bad["error"].to_list(), strict=True)))
+    return checked.select(
+        "tipo",
+        pl.col("referencia_n").alias("referencia"),
+        "token",
+        "rfc",
+        "telefono",
+        "codigo",
+        "estado",
+        "motivo",
+        pl.col("fecha_dt").alias("fecha"),
+        pl.format("archivo:{}:{}", pl.lit(path.name), pl.col("linea")).alias("origen"),
+    )
+
+
+def leer_archivo(path: Path | str) -> pl.DataFrame:
+    """Read and validate one event file (``.jsonl``/``.ndjson``/``.json`` or ``.csv``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileMissingError("no existe el archivo de eventos", file=str(path))
+    data = path.read_bytes()
+    if path.suffix.lower() == ".csv":
+        try:
+            df = _read_csv(path, data)
+        except UnicodeDecodeError:
+            raise EventFileError("el archivo no está en UTF-8", file=str(path)) from None
+    else:
+        df = _read_jsonl(path, data)
+    return validar(df, path)
+
+
+class Hasher:
+    """HMAC-SHA256 under one key with the pads precomputed: ~2x faster in bulk than ``hmac.new``."""
+
+    def __init__(self, key: bytes) -> None:
+        block = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+
+    def hexdigest(self, msg: bytes) -> str:
+        inner = self._inner.copy()
+        inner.update(msg)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
+
+    def many(self, msgs: list[str | None]) -> list[str | None]:
+        return [None if m is None else self.hexdigest(m.encode()) for m in msgs]
+
+
+def contenido_hash(key: bytes, df: pl.DataFrame) -> pl.Series:
+    """Idempotency key of each event: a keyed hash of its content (codes/tokens never hashed bare).
+
+    Two lines that say the same thing (same kind, fields and instant) are one event.
+    """
+    # concat_str yields null if any part is null, so nulls become a sentinel first.
+    canon = df.select(
+        pl.concat_str(
+            [
+                pl.col(c).cast(pl.String).fill_null("\x00")
+                if c != "fecha"
+                else pl.col("fecha").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
+                for c in CAMPOS
+            ],
+            separator="\x1f",
+        )
+    ).to_series()
+    return pl.Series("hash", Hasher(key).many(canon.to_list()), dtype=pl.String)

@@ -1,0 +1,128 @@
+"""Acuses: the cadena original (a contract with verifiers, pinned in docs/FOLIOS_Y_ACUSES.md), its
+sello digital, and the rows in ``acuses``.
+
+Cadena original, one line::
+
+    ||3.0|folio|fecha|tipo|rfc|mecanismo|medio|estado|rps||      (every kind but terminos)
+    ||3.0|folio|fecha|tipo|rfc|mecanismo|medio|estado|rps|tyc_version|tyc_sha256|numero_certificado||
+
+``fecha`` is ISO 8601 to the second in America/Mexico_City with its offset; ``rps`` the associated
+Registros Patronales, sorted, comma-separated (empty when none). Values are escaped by
+:func:`escapar`. Kinds: registro, actualizacion, validacion, baja, terminos.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert
+
+from buzon.errors import RegistryError
+from buzon.settings import Settings
+from registry import folios as folios_mod
+from registry.folios import TZ
+from registry.tables import acuses as acuses_table
+from signers.seal import Sello
+
+VERSION = "3.0"
+TIPOS = ("registro", "actualizacion", "validacion", "baja", "terminos")
+CAMPOS = ("folio", "fecha", "tipo", "rfc", "mecanismo", "medio", "estado", "rps")
+CAMPOS_TERMINOS = ("tyc_version", "tyc_sha256", "numero_certificado")
+_WS = re.compile(r"\s+")
+
+
+def escapar(value: object) -> str:
+    r"""A field value as it goes into the cadena: one line, ``\`` and ``|`` escaped with ``\``.
+
+    >>> escapar(" Ana |  Pérez\n"), escapar(None), escapar("a\\b")
+    ('Ana \\| Pérez', '', 'a\\\\b')
+    """
+    if value is None:
+        return ""
+    text = _WS.sub(" ", str(value)).strip()
+    return text.replace("\\", "\\\\").replace("|", "\\|")
+
+
+def fecha_local(instant: datetime) -> str:
+    """An instant as the cadena writes it (naive values are UTC, as SQLite returns them).
+
+    >>> fecha_local(datetime(2024, 8, 8, 17, 42, 45, 846000, tzinfo=UTC))
+    '2024-08-08T11:42:45-06:00'
+    """
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    return instant.astimezone(TZ).isoformat(timespec="seconds")
+
+
+def rps_texto(rps: Iterable[str] | str | None) -> str:
+    """Associated RPs, sorted and comma-separated."""
+    if rps is None:
+        return ""
+    if isinstance(rps, str):
+        rps = [r for r in rps.split(",") if r]
+    return ",".join(sorted(set(rps)))
+
+
+def cadena_original(acuse: dict[str, Any]) -> str:
+    """The cadena original of one acuse (keys as in :data:`CAMPOS`; ``fecha`` a datetime)."""
+    if acuse["tipo"] not in TIPOS:
+        raise RegistryError("tipo de acuse desconocido", tipo=acuse["tipo"])
+    values = dict(acuse, fecha=fecha_local(acuse["fecha"]), rps=rps_texto(acuse.get("rps")))
+    campos = CAMPOS + (CAMPOS_TERMINOS if acuse["tipo"] == "terminos" else ())
+    return "||" + "|".join([VERSION] + [escapar(values.get(c)) for c in campos]) + "||"
+
+
+def emitir(
+    conn: Connection,
+    settings: Settings,
+    acuses: Sequence[dict[str, Any]],
+    *,
+    sello: Sello | None = None,
+    now: datetime | None = None,
+) -> list[str]:
+    """Issue acuses in the caller's transaction; return their folios in input order.
+
+    Each dict has ``tipo``, ``rfc`` and optionally ``nombre``, ``rps`` (list or comma string),
+    ``mecanismo``, ``medio``, ``estado``, ``medio_id``, ``fecha`` (default ``now``), ``folio``
+    (default: a new one), and for ``terminos`` also ``tyc_version``, ``tyc_sha256``,
+    ``numero_certificado``, ``firma``, ``certificado_pem``.
+    """
+    if not acuses:
+        return []
+    now = now or settings.clock()
+    sello = sello or Sello.load(settings)
+    sin_folio = [i for i, a in enumerate(acuses) if not a.get("folio")]
+    nuevos = iter(folios_mod.allocate(conn, len(sin_folio), now))
+    completos = [dict(a) for a in acuses]
+    for i in sin_folio:
+        completos[i]["folio"] = next(nuevos)
+    for a in completos:
+        a.setdefault("fecha", now)
+        a["rps"] = rps_texto(a.get("rps"))
+    cadenas = [cadena_original(a) for a in completos]
+    sellos = sello.sign_many(cadenas)
+    rows = [
+        {
+            "folio": a["folio"],
+            "tipo": a["tipo"],
+            "fecha": a["fecha"],
+            "rfc": a["rfc"],
+            "nombre": a.get("nombre"),
+            "rps": a["rps"] or None,
+            "mecanismo": a.get("mecanismo"),
+            "medio": a.get("medio"),
+            "estado": a.get("estado") or "",
+            "medio_id": a.get("medio_id"),
+            "cadena_original": cadena,
+            "sello": s,
+            "firma": a.get("firma"),
+            "numero_certificado": a.get("numero_certificado"),
+            "certificado_pem": a.get("certificado_pem"),
+        }
+        for a, cadena, s in zip(completos, cadenas, sellos, strict=True)
+    ]
+    conn.execute(insert(acuses_table), rows)
+    return [a["folio"] for a in completos]

@@ -1,0 +1,27 @@
+"""Small SQL helpers that hide the SQLite/PostgreSQL differences the registry cares about."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+T = TypeVar("T")
+
+# SQLite allows 32,766 bound parameters per statement, psycopg 65,535: stay well below both.
+IN_MAX = 10_000
+
+
+def insert(conn: Connection, table: Table) -> Any:
+    """A dialect ``INSERT`` that supports ``on_conflict_do_nothing`` on both backends."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def batches(items: Sequence[T], size: int = IN_MAX) -> Iterator[Sequence[T]]:
+    """Slices of ``items`` small enough for one ``IN (...)`` list."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

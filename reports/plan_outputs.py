@@ -1,0 +1,75 @@
+"""Files written by ``buzon plan --out DIR``: rejections, warnings, accepted entries, summary."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import polars as pl
+
+from reports.safe import atomic_write_bytes, neutralize
+from schemas.plan import PlanResult
+
+CSV_COLUMNS = ["archivo", "hoja", "fila", "columna", "valor", "codigo", "mensaje"]
+
+
+def rejection_rows(result: PlanResult) -> pl.DataFrame:
+    """One row per rejected entry, pointing at the cell that failed (RFC, RP, mechanism or medium)."""
+    rej = result.rejected
+    on_rfc = pl.col("codigo") == "RFC_INVALIDO"
+    on_rp = pl.col("codigo").is_in(["RP_INVALIDO", "RP_DIGITO", "RP_OTRO_RFC"])
+    on_mech = pl.col("codigo") == "MECANISMO_INVALIDO"
+    return rej.select(
+        "archivo",
+        "hoja",
+        "fila",
+        pl.when(on_rfc)
+        .then("rfc_columna")
+        .when(on_rp)
+        .then("rp_columna")
+        .when(on_mech)
+        .then("mecanismo_columna")
+        .otherwise("columna")
+        .alias("columna"),
+        pl.when(on_rfc)
+        .then("rfc_valor")
+        .when(on_rp)
+        .then("rp_valor")
+        .when(on_mech)
+        .then("mecanismo_valor")
+        .otherwise("valor")
+        .alias("valor"),
+        "codigo",
+        "mensaje",
+    )
+
+
+def _csv_bytes(frame: pl.DataFrame) -> bytes:
+    safe = frame.select(CSV_COLUMNS).with_columns(
+        neutralize("columna"), neutralize("valor"), pl.col("hoja").fill_null("")
+    )
+    buffer = io.BytesIO()
+    safe.write_csv(buffer)
+    return b"\xef\xbb\xbf" + buffer.getvalue()  # BOM: Excel then shows the accents right
+
+
+def write_plan_outputs(result: PlanResult, out: Path) -> list[Path]:
+    """Write the four files; each appears whole or not at all."""
+    out.mkdir(parents=True, exist_ok=True)
+    parquet = io.BytesIO()
+    result.accepted.select(
+        "orden", "archivo", "hoja", "fila", "columna", "rfc", "nombre", "rp", "mecanismo", "valor",
+        "medio", "duplicado",
+    ).write_parquet(parquet)
+    files = {
+        "rechazos.csv": _csv_bytes(rejection_rows(result)),
+        "advertencias.csv": _csv_bytes(result.warnings),
+        "aceptados.parquet": parquet.getvalue(),
+        "resumen.json": json.dumps(result.summary, ensure_ascii=False, indent=2).encode() + b"\n",
+    }
+    written = []
+    for name, data in files.items():
+        atomic_write_bytes(out / name, data)
+        written.append(out / name)
+    return written
