@@ -1,0 +1,1 @@
+"""Sample upload, its generator, and the end-to-end demo."""
