@@ -89,15 +89,12 @@ def _read_csv(path: Path, data: bytes) -> pl.DataFrame:
     header = [h.strip().lower() for h in header]
     unknown = [h for h in header if h not in CAMPOS]
     if "tipo" not in header or "fecha" not in header or unknown:
-        what = f"columna desconocida {unknown[0]}" if unknown else "faltan las columnas tipo y fecha"
+        what = (
+            f"columna desconocida {unknown[0]}" if unknown else "faltan las columnas tipo y fecha"
+        )
         _raise_lines(path, [(1, f"encabezado inválido: {what}")])
     try:
-        df = pl.read_csv(
-            io.BytesIO(text.encode()),
-            infer_schema=False,
-            new_columns=header,
-            missing_utf8_is_empty_string=False,
-        )
+        df = pl.read_csv(io.BytesIO(data), infer_schema=False, new_columns=header)
         if df.height != text.rstrip("\n").count("\n"):
             raise ValueError("line count")  # quoted newlines: number lines exactly below
         df = df.with_columns(linea=pl.int_range(2, df.height + 2, dtype=pl.Int64))
@@ -141,9 +138,9 @@ def validar(df: pl.DataFrame, path: Path) -> pl.DataFrame:
         tipo=pl.col("tipo").str.to_lowercase(),
         rfc=pl.col("rfc").str.to_uppercase().str.replace_all(r"[\s\-_]", ""),
         telefono=pl.col("telefono").str.replace_all(r"[\s\-\.\(\)]", ""),
-        estado=pl.col("estado").str.to_lowercase().replace_strict(
-            ESTADOS_ENTREGA, default=pl.lit("?")
-        ),
+        estado=pl.col("estado")
+        .str.to_lowercase()
+        .replace_strict(ESTADOS_ENTREGA, default=pl.lit("?")),
         fecha_dt=parse_fecha(pl.col("fecha")),
         referencia_n=pl.col("referencia").cast(pl.Int64, strict=False),
     )
@@ -153,15 +150,28 @@ def validar(df: pl.DataFrame, path: Path) -> pl.DataFrame:
         .then(pl.lit("tipo desconocido"))
         .when(pl.col("fecha_dt").is_null())
         .then(pl.lit("fecha inválida (ISO 8601)"))
-        .when((tipo == "confirmacion_correo") & ~pl.col("token").str.contains(r"^[A-Za-z0-9_\-]{16,200}$").fill_null(False))
+        .when(
+            (tipo == "confirmacion_correo")
+            & ~pl.col("token").str.contains(r"^[A-Za-z0-9_\-]{16,200}$").fill_null(False)
+        )
         .then(pl.lit("token inválido"))
-        .when((tipo == "codigo_sms") & ~pl.col("rfc").str.contains(r"^[A-ZÑ&]{3,4}[0-9]{6}[A-Z0-9]{3}$").fill_null(False))
+        .when(
+            (tipo == "codigo_sms")
+            & ~pl.col("rfc").str.contains(r"^[A-ZÑ&]{3,4}[0-9]{6}[A-Z0-9]{3}$").fill_null(False)
+        )
         .then(pl.lit("RFC inválido"))
-        .when((tipo == "codigo_sms") & ~pl.col("telefono").str.contains(r"^[0-9]{10}$").fill_null(False))
+        .when(
+            (tipo == "codigo_sms")
+            & ~pl.col("telefono").str.contains(r"^[0-9]{10}$").fill_null(False)
+        )
         .then(pl.lit("teléfono inválido (10 dígitos)"))
-        .when((tipo == "codigo_sms") & ~pl.col("codigo").str.contains(r"^[0-9]{5}$").fill_null(False))
+        .when(
+            (tipo == "codigo_sms") & ~pl.col("codigo").str.contains(r"^[0-9]{5}$").fill_null(False)
+        )
         .then(pl.lit("código inválido (5 dígitos)"))
-        .when((tipo == "entrega") & (pl.col("referencia_n").is_null() | (pl.col("referencia_n") <= 0)))
+        .when(
+            (tipo == "entrega") & (pl.col("referencia_n").is_null() | (pl.col("referencia_n") <= 0))
+        )
         .then(pl.lit("referencia inválida"))
         .when((tipo == "entrega") & (pl.col("estado").is_null() | (pl.col("estado") == "?")))
         .then(pl.lit("estado inválido (delivered, failed, bounced)"))

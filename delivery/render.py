@@ -119,7 +119,8 @@ def render(
     if canal == "sms":
         if tipo == "verificacion":
             text = render_sms(
-                "verificacion_sms.txt.j2", {**context, "horas": context["horas"]},
+                "verificacion_sms.txt.j2",
+                {**context, "horas": context["horas"]},
                 enlace=f"{base}/celular",
             )
         else:
@@ -170,7 +171,8 @@ def email_bytes(message: Message, email_from: str, date: datetime) -> bytes:
         "\r\n"
     ).encode()
     part = (
-        'Content-Type: text/{}; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
+        'Content-Type: text/{}; charset="utf-8"\r\n'
+        "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
     )
     sep = f"--{boundary}\r\n".encode()
     return b"".join(

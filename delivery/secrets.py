@@ -1,15 +1,17 @@
 """Verification secrets: the HMAC key, per-send nonces, codes, link tokens and their digests.
 
 The randomness of every code and token comes from :mod:`secrets` through the per-send nonce
-(``outbox.nonce``); the code/token itself is ``HMAC(key, nonce)``. So a re-send after a crash carries
-the same code/link (the nonce is stored before the send), while the database holds only nonces and
-digests: without the key, which lives outside the database, neither reveals a code or a token.
+(``outbox.nonce``); the code/token itself is ``HMAC(key, nonce)``. So a re-send after a crash
+carries the same code/link (the nonce is stored before the send), while the database holds only
+nonces and digests: without the key, which lives outside the database, neither reveals a code or
+a token.
 Domain-separation labels keep the four uses of the one key independent.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import os
@@ -27,6 +29,8 @@ _CODE_SPACE = 10**CODE_DIGITS
 # Largest multiple of 10**5 below 2**64: values at or above it are rejected (no modulo bias).
 _CODE_LIMIT = (2**64 // _CODE_SPACE) * _CODE_SPACE
 
+# Stable contract: registry/reconcile_io.py digests in bulk with these labels and the same layout
+# (label + token; label + f"{medio_id}\x00{code}"). Changing one invalidates every live secret.
 _DERIVE_CODE = b"buzon/v1/derive-code\x00"
 _DERIVE_TOKEN = b"buzon/v1/derive-token\x00"
 _DIGEST_CODE = b"buzon/v1/code-digest\x00"
@@ -55,10 +59,8 @@ def _create_key_file(path: Path) -> None:
         os.close(fd)
         # link() fails if the name exists: of two first-use processes exactly one key wins and
         # both read the winner, so no process ever uses a key that was overwritten.
-        try:
+        with contextlib.suppress(FileExistsError):
             os.link(tmp, path)
-        except FileExistsError:
-            pass
     finally:
         os.unlink(tmp)
 

@@ -12,6 +12,7 @@ from buzon.errors import CorruptFileError, EmptyFileError, EncodingError
 from loaders.files import RawSheet
 
 DELIMITERS = ",;\t"
+HEADER_LINES = 50  # the header is within the first 10 rows; titles may be ragged
 
 
 def decode(raw: bytes, *, archivo: str) -> str:
@@ -55,18 +56,23 @@ def read_text(path: Path) -> RawSheet:
     if not text.strip():
         raise EmptyFileError("el archivo está vacío", archivo=path.name)
     delimiter = sniff_delimiter(text)
+    # polars takes the column count from the first line, and a title row above the header has one
+    # field: size the frame by the widest of the first lines instead (the header is among them).
+    width = max(
+        (len(row) for row in csv.reader(text.splitlines()[:HEADER_LINES], delimiter=delimiter)),
+        default=1,
+    )
     try:
         frame = pl.read_csv(
             io.BytesIO(text.encode("utf-8")),
             has_header=False,
             separator=delimiter,
-            infer_schema=False,
+            schema={f"c{i}": pl.String for i in range(max(width, 1))},
+            missing_columns="insert",
             truncate_ragged_lines=True,
-            missing_utf8_is_empty_string=False,
         )
     except Exception as exc:
         first = str(exc).strip().splitlines()[0][:160]
         raise CorruptFileError(f"no se pudo leer el CSV: {first}", archivo=path.name) from None
-    frame = frame.rename({c: f"c{i}" for i, c in enumerate(frame.columns)})
     frame = frame.with_row_index("fila", offset=1).with_columns(pl.col("fila").cast(pl.Int64))
     return RawSheet(archivo=path.name, hoja=None, frame=frame)

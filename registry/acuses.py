@@ -14,16 +14,18 @@ Registros Patronales, sorted, comma-separated (empty when none). Values are esca
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
 from buzon.errors import RegistryError
 from buzon.settings import Settings
 from registry import folios as folios_mod
 from registry.folios import TZ
+from registry.sql import bulk_insert
 from registry.tables import acuses as acuses_table
 from signers.seal import Sello
 
@@ -90,10 +92,62 @@ def emitir(
     (default: a new one), and for ``terminos`` also ``tyc_version``, ``tyc_sha256``,
     ``numero_certificado``, ``firma``, ``certificado_pem``.
     """
-    if not acuses:
-        return []
+    emision = preparar(conn, settings, acuses, sello=sello, now=now)
+    emision.insertar(conn)
+    return emision.folios
+
+
+@dataclass
+class Emision:
+    """Acuses whose sellos are being made in the background (see :func:`preparar`)."""
+
+    completos: list[dict[str, Any]]
+    cadenas: list[str]
+    esperar: Callable[[], list[str]]
+
+    @property
+    def folios(self) -> list[str]:
+        return [a["folio"] for a in self.completos]
+
+    def insertar(self, conn: Connection, medio_ids: dict[str, int] | None = None) -> None:
+        """Wait for the sellos and insert the rows; ``medio_ids`` fills ``medio_id`` by folio."""
+        sellos = self.esperar()
+        ids = medio_ids or {}
+        rows = [
+            {
+                "folio": a["folio"],
+                "tipo": a["tipo"],
+                "fecha": a["fecha"],
+                "rfc": a["rfc"],
+                "nombre": a.get("nombre"),
+                "rps": a["rps"] or None,
+                "mecanismo": a.get("mecanismo"),
+                "medio": a.get("medio"),
+                "estado": a.get("estado") or "",
+                "medio_id": a.get("medio_id") or ids.get(a["folio"]),
+                "cadena_original": cadena,
+                "sello": s,
+                "firma": a.get("firma"),
+                "numero_certificado": a.get("numero_certificado"),
+                "certificado_pem": a.get("certificado_pem"),
+            }
+            for a, cadena, s in zip(self.completos, self.cadenas, sellos, strict=True)
+        ]
+        bulk_insert(conn, acuses_table, rows)
+
+
+def preparar(
+    conn: Connection,
+    settings: Settings,
+    acuses: Sequence[dict[str, Any]],
+    *,
+    sello: Sello | None = None,
+    now: datetime | None = None,
+) -> Emision:
+    """Allocate missing folios, build the cadenas and start sealing them; insert later with
+    :meth:`Emision.insertar` in the same transaction (the caller's other writes overlap the
+    signing)."""
     now = now or settings.clock()
-    sello = sello or Sello.load(settings)
     sin_folio = [i for i, a in enumerate(acuses) if not a.get("folio")]
     nuevos = iter(folios_mod.allocate(conn, len(sin_folio), now))
     completos = [dict(a) for a in acuses]
@@ -103,26 +157,7 @@ def emitir(
         a.setdefault("fecha", now)
         a["rps"] = rps_texto(a.get("rps"))
     cadenas = [cadena_original(a) for a in completos]
-    sellos = sello.sign_many(cadenas)
-    rows = [
-        {
-            "folio": a["folio"],
-            "tipo": a["tipo"],
-            "fecha": a["fecha"],
-            "rfc": a["rfc"],
-            "nombre": a.get("nombre"),
-            "rps": a["rps"] or None,
-            "mecanismo": a.get("mecanismo"),
-            "medio": a.get("medio"),
-            "estado": a.get("estado") or "",
-            "medio_id": a.get("medio_id"),
-            "cadena_original": cadena,
-            "sello": s,
-            "firma": a.get("firma"),
-            "numero_certificado": a.get("numero_certificado"),
-            "certificado_pem": a.get("certificado_pem"),
-        }
-        for a, cadena, s in zip(completos, cadenas, sellos, strict=True)
-    ]
-    conn.execute(insert(acuses_table), rows)
-    return [a["folio"] for a in completos]
+    if not cadenas:
+        return Emision(completos, cadenas, list)
+    sello = sello or Sello.load(settings)
+    return Emision(completos, cadenas, sello.sign_many_async(cadenas))

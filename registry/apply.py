@@ -29,15 +29,14 @@ from registry import acuses as acuses_mod
 from registry import audit, folios
 from registry.cambios import cambiar_estado
 from registry.diff import Alcance, Cambios, calcular
-from registry.sql import insert
+from registry.sql import bulk_insert, insert
 from registry.states import Estado
-from registry.tables import alcances, medios, outbox, particulares, registros_patronales
+from registry.tables import alcances, medios, particulares, registros_patronales
 from signers.seal import Sello
 
 log = logging.getLogger(__name__)
 
 COLUMNAS = ("rfc", "nombre", "rp", "mecanismo", "medio", "archivo", "hoja", "fila")
-CANAL = {"correo": "correo", "telefono": "sms"}
 ORIGEN_SYNC = "comando:apply --sync"
 REINTENTOS = 5
 
@@ -146,10 +145,11 @@ def _apply(
     now: datetime | None,
     sello: Sello,
 ) -> ApplyResult:
-    cambios = calcular(conn, filas, sync=sync)
-    if not cambios.vacio and conn.dialect.name == "postgresql":
+    if conn.dialect.name == "postgresql":
+        # Writers queue here (SQLite's BEGIN IMMEDIATE already did): the read below then sees
+        # every earlier writer's commit.
         folios.lock(conn)
-        cambios = calcular(conn, filas, sync=sync)
+    cambios = calcular(conn, filas, sync=sync)
     result = ApplyResult(chunks=1, unchanged=cambios.sin_cambio, rp_ajeno=cambios.rp_ajeno)
     if cambios.vacio:
         return result
@@ -180,16 +180,10 @@ def _escribir_particulares(conn: Connection, c: Cambios, now: datetime) -> None:
                 .values(nombre=nombre)
             )
     if c.rps_nuevos:
-        conn.execute(
-            insert(conn, registros_patronales).on_conflict_do_nothing(),
-            [{"rp": rp, "rfc": rfc, "creado_en": now} for rp, rfc, _ in c.rps_nuevos],
-        )
-        audit.registrar(
+        bulk_insert(
             conn,
-            (
-                audit.fila("rp", rp, None, None, origen=o, en=now, detalle=f"rfc={rfc}")
-                for rp, rfc, o in c.rps_nuevos
-            ),
+            registros_patronales,
+            [{"rp": rp, "rfc": rfc, "creado_en": now} for rp, rfc, _ in c.rps_nuevos],
         )
 
 
@@ -221,48 +215,6 @@ def _escribir(
     bloque = iter(folios.allocate(conn, len(c.nuevos) + len(c.actualizados) + len(bajas), now))
 
     nuevos = [(clave, d, next(bloque)) for clave, d in c.nuevos]
-    ids: dict[str, int] = {}
-    if nuevos:
-        stmt = insert(conn, medios).on_conflict_do_nothing().returning(medios.c.id, medios.c.folio)
-        rows = [
-            {
-                "rfc": rfc,
-                "mecanismo": mec,
-                "valor": medio,
-                "estado": str(Estado.REGISTRADO),
-                "folio": folio,
-                "creado_en": now,
-                "actualizado_en": now,
-            }
-            for (rfc, mec, medio), _, folio in nuevos
-        ]
-        ids = {r.folio: r.id for r in conn.execute(stmt, rows)}
-        if len(ids) != len(nuevos):
-            raise _Conflicto()
-
-    nuevos_alcances = [
-        {"medio_id": ids[folio], "rfc": clave[0], "rp": rp, "creado_en": now}
-        for clave, d, folio in nuevos
-        for rp in d.alcances
-    ] + [
-        {"medio_id": a.id, "rfc": clave[0], "rp": rp, "creado_en": now}
-        for clave, a, mas, _ in c.actualizados
-        for rp in mas
-    ]
-    if nuevos_alcances:
-        conn.execute(insert(conn, alcances).on_conflict_do_nothing(), nuevos_alcances)
-    quitar = [(a.id, rp) for _, a, _, menos in c.actualizados for rp in menos]
-    if quitar:
-        conn.execute(
-            delete(alcances).where(
-                and_(
-                    alcances.c.medio_id == bindparam("m"),
-                    alcances.c.rp.is_not_distinct_from(bindparam("r")),
-                )
-            ),
-            [{"m": m, "r": r} for m, r in quitar],
-        )
-
     nombre = c.nombres.get
     emitidos: list[dict[str, Any]] = []
     for (rfc, mec, medio), d, folio in nuevos:
@@ -276,7 +228,7 @@ def _escribir(
                 mecanismo=mec,
                 medio=medio,
                 estado=str(Estado.REGISTRADO),
-                medio_id=ids[folio],
+                medio_id=None,  # known once the medium is inserted
             )
         )
     for (rfc, mec, medio), a, mas, menos in c.actualizados:
@@ -308,23 +260,61 @@ def _escribir(
                 medio_id=a.id,
             )
         )
-    acuses_mod.emitir(conn, settings, emitidos, sello=sello, now=now)
+    # The cores sign while the database takes the media, scopes, outbox and audit rows.
+    emision = acuses_mod.preparar(conn, settings, emitidos, sello=sello, now=now)
+
+    ids: dict[str, int] = {}
+    if nuevos:
+        stmt = insert(conn, medios).on_conflict_do_nothing().returning(medios.c.id, medios.c.folio)
+        rows = [
+            {
+                "rfc": rfc,
+                "mecanismo": mec,
+                "valor": medio,
+                "estado": str(Estado.REGISTRADO),
+                "folio": folio,
+                "creado_en": now,
+                "actualizado_en": now,
+            }
+            for (rfc, mec, medio), _, folio in nuevos
+        ]
+        ids = {r.folio: r.id for r in conn.execute(stmt, rows)}
+        if len(ids) != len(nuevos):
+            raise _Conflicto()
+
+    nuevos_alcances = [
+        {"medio_id": ids[folio], "rfc": clave[0], "rp": rp, "creado_en": now}
+        for clave, d, folio in nuevos
+        for rp in d.alcances
+    ] + [
+        {"medio_id": a.id, "rfc": clave[0], "rp": rp, "creado_en": now}
+        for clave, a, mas, _ in c.actualizados
+        for rp in mas
+    ]
+    if nuevos_alcances:
+        bulk_insert(conn, alcances, nuevos_alcances)
+    quitar = [(a.id, rp) for _, a, _, menos in c.actualizados for rp in menos]
+    if quitar:
+        conn.execute(
+            delete(alcances).where(
+                and_(
+                    alcances.c.medio_id == bindparam("m"),
+                    alcances.c.rp.is_not_distinct_from(bindparam("r")),
+                )
+            ),
+            [{"m": m, "r": r} for m, r in quitar],
+        )
 
     if nuevos:
-        conn.execute(
-            outbox.insert(),
+        from delivery.outbox import queue
+
+        queue(
+            conn,
             [
-                {
-                    "medio_id": ids[folio],
-                    "tipo": "verificacion",
-                    "canal": CANAL[mec],
-                    "destino": medio,
-                    "estado": "pendiente",
-                    "proximo_intento": now,
-                    "creado_en": now,
-                }
+                {"medio_id": ids[folio], "tipo": "verificacion", "mecanismo": mec, "valor": medio}
                 for (_, mec, medio), _, folio in nuevos
             ],
+            now=now,
         )
     audit.registrar(
         conn,
@@ -353,6 +343,7 @@ def _escribir(
             for _, a, mas, menos in c.actualizados
         ],
     )
+    emision.insertar(conn, ids)
     result.registered += len(nuevos)
     result.updated += len(c.actualizados)
     result.bajas += len(bajas)

@@ -10,8 +10,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
+from registry.sql import bulk_insert
 from registry.tables import auditoria
 
 
@@ -49,6 +50,5 @@ def fila(
 def registrar(conn: Connection, filas: Iterable[dict[str, Any]]) -> int:
     """Append audit rows in one executemany; returns how many."""
     rows = list(filas)
-    if rows:
-        conn.execute(insert(auditoria), rows)
+    bulk_insert(conn, auditoria, rows)
     return len(rows)

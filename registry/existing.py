@@ -47,9 +47,7 @@ def _read(conn: Connection, rfcs: list[str], rps: list[str]) -> tuple[pl.DataFra
             .join(alcances, alcances.c.medio_id == medios.c.id)
             .where(medios.c.rfc.in_(part), medios.c.estado.in_(ACTIVOS_SQL))
         ).all()
-    owners = pl.DataFrame(
-        owner_rows, schema={"rp": pl.String, "rfc": pl.String}, orient="row"
-    )
+    owners = pl.DataFrame(owner_rows, schema={"rp": pl.String, "rfc": pl.String}, orient="row")
     active = pl.DataFrame(
         active_rows,
         schema={"rfc": pl.String, "rp": pl.String, "mecanismo": pl.String, "medio": pl.String},

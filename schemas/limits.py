@@ -33,53 +33,86 @@ class Existing:
     active: pl.DataFrame = field(default_factory=_empty_active)  # {rfc, rp|null, mecanismo, medio}
 
 
-def rp_owners(candidates: pl.DataFrame, existing: Existing) -> pl.DataFrame:
-    """The owner of each RP: the registry's, else the first RFC it appears under in file order.
+def rp_owners(candidates: pl.DataFrame, existing: Existing) -> pl.Series:
+    """The ``orden`` of entries whose RP belongs to another RFC (RP_OTRO_RFC).
 
-    ``candidates`` holds entries that passed the RFC and RP rules: {orden, rfc, rp}.
+    An RP belongs to the registry's owner, else to the first RFC it appears under in file order.
+    ``candidates`` holds entries that passed the RFC and RP rules: {orden, rfc, rp}. Only RPs seen
+    under two RFCs, or already owned in the registry, can fail; the rest are never joined.
     """
-    from_file = (
-        candidates.filter(pl.col("rp").is_not_null())
-        .sort("orden")
-        .group_by("rp", maintain_order=True)
-        .agg(pl.col("rfc").first().alias("dueno"))
+    rows = candidates.filter(pl.col("rp").is_not_null())
+    shared = rows.group_by("rp").agg(pl.col("rfc").n_unique().alias("n")).filter(pl.col("n") > 1)
+    suspects = pl.concat([shared["rp"], existing.rp_owner["rp"]]).unique()
+    doubtful = rows.filter(pl.col("rp").is_in(suspects.implode())).sort("orden")
+    first = doubtful.unique("rp", keep="first", maintain_order=True).select(
+        "rp", pl.col("rfc").alias("dueno")
     )
     registry = existing.rp_owner.select("rp", pl.col("rfc").alias("dueno_registro"))
-    return (
-        from_file.join(registry, on="rp", how="full", coalesce=True)
-        .select("rp", pl.coalesce("dueno_registro", "dueno").alias("dueno"))
-    )
+    owned = doubtful.join(first, on="rp", how="left").join(registry, on="rp", how="left")
+    return owned.filter(
+        pl.coalesce("dueno_registro", "dueno") != pl.col("rfc")
+    )["orden"]
+
+
+_SEP = "\x1f"  # unit separator: cannot occur in a normalized RFC, RP, mechanism or medium
+_LIMITS = {"correo": MAX_CORREOS, "telefono": MAX_TELEFONOS}
+
+
+def _scope() -> pl.Expr:
+    return pl.concat_str(
+        [pl.col("rfc"), pl.col("rp").fill_null(""), pl.col("mecanismo")], separator=_SEP
+    ).alias("scope")
 
 
 def scope_ranks(candidates: pl.DataFrame, existing: Existing) -> pl.DataFrame:
     """Rank of each entry's medium within its scope, counting registry media first.
 
-    ``candidates``: {orden, rfc, rp, mecanismo, medio}. Returns {orden, rango, primero} where
-    ``rango`` is the 1-based order of first appearance of the medium in its (scope, mechanism) and
-    ``primero`` the file order of its first occurrence in the file (for DUPLICADO).
+    ``candidates``: {orden, rfc, rp, mecanismo, medio}. Returns {orden, mecanismo, rango,
+    repetido}:
+    ``rango`` is the 1-based order of first appearance of the medium in its (scope, mechanism)
+    after the R media the registry already holds there (those rank 1..R, so they never count
+    twice); ``repetido`` is true when the same medium appeared earlier in the file for the same
+    scope (DUPLICADO).
+
+    Exact ranks are only computed in scopes that hold more media than their limit: elsewhere every
+    medium fits and ``rango`` is 1. Per-scope window ranks over a million entries (hundreds of
+    thousands of scopes) cost seconds; the crowded scopes are few.
     """
-    key = ["rfc", "rp_k", "mecanismo"]
-    file_rows = candidates.select(
-        "orden", "rfc", pl.col("rp").fill_null("").alias("rp_k"), "mecanismo", "medio"
+    rows = candidates.sort("orden").select("orden", _scope(), "mecanismo", "medio")
+    key = pl.concat_str(["scope", "medio"], separator=_SEP)
+    active = existing.active
+    held = active.select(_scope(), "medio").unique()
+    held_keys = held.select(key)["scope"]
+    rows = rows.with_columns(key.alias("_clave")).with_columns(
+        ~pl.col("_clave").is_first_distinct().alias("repetido"),
+        (pl.col("_clave").is_in(held_keys.implode()) if held.height else pl.lit(False)).alias(
+            "registrado"
+        ),
     )
-    registry_rows = existing.active.select(
-        pl.lit(-1, dtype=pl.Int64).alias("orden"),
-        "rfc",
-        pl.col("rp").fill_null("").alias("rp_k"),
-        "mecanismo",
-        "medio",
+    held_counts = held.group_by("scope").agg(pl.len().cast(pl.Int64).alias("en_registro"))
+    new_media = (
+        rows.filter(~pl.col("repetido") & ~pl.col("registrado"))
+        .group_by("scope")
+        .agg(pl.len().cast(pl.Int64).alias("nuevos"), pl.col("mecanismo").first())
+        .join(held_counts, on="scope", how="left")
+        .with_columns(pl.col("en_registro").fill_null(0))
     )
-    firsts = (
-        pl.concat([registry_rows, file_rows])
-        .group_by([*key, "medio"])
-        .agg(pl.col("orden").min().alias("aparece"))
-        .with_columns(
-            pl.col("aparece").rank("ordinal").over(key).cast(pl.Int64).alias("rango")
+    limit = pl.col("mecanismo").replace_strict(_LIMITS, default=0, return_dtype=pl.Int64)
+    crowded = new_media.filter(pl.col("nuevos") + pl.col("en_registro") > limit)
+    if crowded.height == 0:
+        return rows.select(
+            "orden", "mecanismo", pl.lit(1, dtype=pl.Int64).alias("rango"), "repetido"
         )
+    busy = rows.join(crowded.select("scope", "en_registro"), on="scope", how="inner")
+    primero = pl.col("orden").min().over("scope", "medio")
+    rank = pl.when(~pl.col("registrado")).then(primero).rank("dense").over("scope")
+    ranked = busy.select(
+        "orden",
+        pl.when(pl.col("registrado"))
+        .then(pl.lit(1, dtype=pl.Int64))
+        .otherwise(pl.col("en_registro") + rank.cast(pl.Int64))
+        .alias("rango"),
     )
-    first_in_file = file_rows.group_by([*key, "medio"]).agg(pl.col("orden").min().alias("primero"))
-    return (
-        file_rows.join(firsts, on=[*key, "medio"], how="left")
-        .join(first_in_file, on=[*key, "medio"], how="left")
-        .select("orden", "rango", "primero")
+    return rows.join(ranked, on="orden", how="left").select(
+        "orden", "mecanismo", pl.col("rango").fill_null(1), "repetido"
     )

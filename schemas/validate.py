@@ -19,76 +19,106 @@ class Validated:
     warnings: pl.DataFrame  # WARNING_COLUMNS
 
 
-def _code(frame: pl.DataFrame, condition: pl.Expr, code: str) -> pl.DataFrame:
-    """Give ``code`` to entries still without one that meet ``condition``."""
-    return frame.with_columns(
-        pl.when(pl.col("codigo").is_null() & condition.fill_null(False))
-        .then(pl.lit(code))
-        .otherwise(pl.col("codigo"))
-        .alias("codigo")
-    )
+def _first_code(rules: list[tuple[pl.Expr, str]]) -> pl.Expr:
+    """The code of the first rule (in order) whose condition holds, else null."""
+    expr = pl.when(rules[0][0].fill_null(False)).then(pl.lit(rules[0][1]))
+    for condition, code in rules[1:]:
+        expr = expr.when(condition.fill_null(False)).then(pl.lit(code))
+    return expr.otherwise(pl.lit(None, dtype=pl.String))
 
 
 def validate_entries(
     entries: pl.DataFrame, existing: Existing | None = None, *, rp_digito_warning: bool = False
 ) -> Validated:
-    """``entries`` from :func:`schemas.entries.extract_entries`, concatenated, with ``orden``."""
+    """``entries`` from :func:`schemas.entries.extract_entries`, concatenated, with ``orden``.
+
+    Three passes over the frame, each a handful of column expressions: per-value rules (the
+    libraries run once per distinct value and come back as lookups), then RP ownership, then the
+    per-scope limits. A rule's code is kept only if no earlier rule gave one.
+    """
     existing = existing or Existing()
-    df = entries.with_columns(
+    mecanismo = pl.col("mecanismo")
+    df = entries.lazy().with_columns(
         nz.rfc_compact("rfc_valor").alias("rfc"),
         nz.rp_compact("rp_valor").alias("rp"),
-        pl.lit(None, dtype=pl.String).alias("codigo"),
-    )
-    checks = nz.rfc_checks(df["rfc"])
-    df = df.join(checks, on="rfc", how="left")
-    df = _code(df, ~pl.col("rfc_ok").fill_null(False), "RFC_INVALIDO")
-    df = _code(df, pl.col("rp").is_not_null() & ~nz.rp_format_ok("rp"), "RP_INVALIDO")
-    rp_bad_digit = pl.col("rp").is_not_null() & ~nz.rp_check_digit_ok("rp")
-    df = df.with_columns((pl.col("codigo").is_null() & rp_bad_digit).alias("rp_digito_malo"))
-    if not rp_digito_warning:
-        df = _code(df, pl.col("rp_digito_malo"), "RP_DIGITO")
-
-    owners = rp_owners(df.filter(pl.col("codigo").is_null()).select("orden", "rfc", "rp"), existing)
-    df = df.join(owners, on="rp", how="left")
-    df = _code(df, pl.col("dueno").is_not_null() & (pl.col("dueno") != pl.col("rfc")), "RP_OTRO_RFC")
-
-    is_long = pl.col("mecanismo_columna").is_not_null()
-    df = _code(df, is_long & pl.col("mecanismo").is_null(), "MECANISMO_INVALIDO")
-    df = _code(df, pl.col("valor").is_null(), "SIN_MEDIO")
-
-    df = df.with_columns(
-        pl.when(pl.col("mecanismo") == "correo")
+        pl.when(mecanismo == "correo")
         .then(nz.email_compact("valor"))
-        .when(pl.col("mecanismo") == "telefono")
+        .when(mecanismo == "telefono")
         .then(nz.phone_compact("valor"))
-        .alias("medio")
+        .alias("medio"),
+    ).with_columns(nz.email_parts("medio")).collect()
+    tld_ok, slow_ok = nz.email_lookups(df.filter(mecanismo == "correo"), "medio")
+    phones = df.filter((mecanismo == "telefono") & nz.phone_shape_ok("medio"))["medio"]
+    rfc_ok, rfc_digito_ok = nz.rfc_flags("rfc", df["rfc"])
+    rp = pl.col("rp")
+    rp_bad_digit = rp.is_not_null() & ~nz.rp_check_digit_ok("rp")
+    per_value = [
+        (~pl.col("rfc_ok"), "RFC_INVALIDO"),
+        (rp.is_not_null() & ~nz.rp_format_ok("rp"), "RP_INVALIDO"),
+    ]
+    if not rp_digito_warning:
+        per_value.append((rp_bad_digit, "RP_DIGITO"))
+    df = (
+        df.lazy()
+        .with_columns(rfc_ok.alias("rfc_ok"), rfc_digito_ok.alias("rfc_digito_ok"))
+        .with_columns(
+            _first_code(per_value).alias("codigo_rfc_rp"),
+            rp_bad_digit.alias("rp_digito_malo"),
+            _first_code(
+                [
+                    (pl.col("mecanismo_columna").is_not_null() & mecanismo.is_null(),
+                     "MECANISMO_INVALIDO"),
+                    (pl.col("valor").is_null(), "SIN_MEDIO"),
+                    ((mecanismo == "correo") & ~nz.email_verdict("medio", tld_ok, slow_ok),
+                     "CORREO_INVALIDO"),
+                    ((mecanismo == "telefono") & ~nz.phone_ok("medio", phones),
+                     "TELEFONO_INVALIDO"),
+                ]
+            ).alias("codigo_medio"),
+        )
+        .with_columns(
+            (pl.col("codigo_rfc_rp").is_null() & pl.col("rp_digito_malo")).alias("rp_digito_malo")
+        )
+        .collect()
     )
-    pending = pl.col("codigo").is_null()
-    mails = df.filter(pending & (pl.col("mecanismo") == "correo"))["medio"]
-    df = df.join(nz.email_ok(mails), on="medio", how="left")
-    df = _code(
-        df, (pl.col("mecanismo") == "correo") & ~pl.col("correo_ok").fill_null(False), "CORREO_INVALIDO"
+
+    owners = rp_owners(
+        df.filter(pl.col("codigo_rfc_rp").is_null()).select("orden", "rfc", "rp"), existing
     )
-    df = df.with_columns(nz.phone_shape_ok("medio").alias("forma_ok"))
-    phones = df.filter(pending & (pl.col("mecanismo") == "telefono") & pl.col("forma_ok"))["medio"]
-    df = df.join(nz.phone_plan_ok(phones), on="medio", how="left")
-    phone_ok = pl.col("forma_ok").fill_null(False) & pl.col("plan_ok").fill_null(False)
-    df = _code(df, (pl.col("mecanismo") == "telefono") & ~phone_ok, "TELEFONO_INVALIDO")
+    df = df.with_columns(
+        pl.coalesce(
+            "codigo_rfc_rp",
+            pl.when(pl.col("orden").is_in(owners.implode())).then(pl.lit("RP_OTRO_RFC")),
+            "codigo_medio",
+        ).alias("codigo")
+    )
 
     ranks = scope_ranks(
         df.filter(pl.col("codigo").is_null()).select("orden", "rfc", "rp", "mecanismo", "medio"),
         existing,
     )
-    df = df.join(ranks, on="orden", how="left")
-    df = _code(df, (pl.col("mecanismo") == "correo") & (pl.col("rango") > MAX_CORREOS), "CORREOS_EXCEDIDOS")
-    df = _code(
-        df, (pl.col("mecanismo") == "telefono") & (pl.col("rango") > MAX_TELEFONOS), "TELEFONO_EXCEDIDO"
+    over = ranks.filter(
+        ((pl.col("mecanismo") == "correo") & (pl.col("rango") > MAX_CORREOS))
+        | ((pl.col("mecanismo") == "telefono") & (pl.col("rango") > MAX_TELEFONOS))
     )
+    excess = dict(zip(over["orden"], over["mecanismo"], strict=True))
+    repeated = ranks.filter(pl.col("repetido"))["orden"]
     df = df.with_columns(
-        (pl.col("codigo").is_null() & (pl.col("orden") != pl.col("primero"))).alias("duplicado"),
+        pl.coalesce(
+            "codigo",
+            pl.col("orden")
+            .replace_strict(excess, default=None, return_dtype=pl.String)
+            .replace_strict(
+                {"correo": "CORREOS_EXCEDIDOS", "telefono": "TELEFONO_EXCEDIDO"},
+                default=None,
+                return_dtype=pl.String,
+            ),
+        ).alias("codigo")
+    ).with_columns(
+        (pl.col("codigo").is_null() & pl.col("orden").is_in(repeated.implode())).alias("duplicado"),
         pl.col("codigo").replace_strict(RECHAZOS, default=None, return_dtype=pl.String).alias("mensaje"),
-        pl.when(pl.col("rfc_ok").fill_null(False)).then(pl.col("rfc")).alias("rfc"),
-    ).sort("orden")
+        pl.when(pl.col("rfc_ok")).then(pl.col("rfc")).alias("rfc"),
+    )
     return Validated(entries=_tidy(df), warnings=_warnings(df, existing))
 
 

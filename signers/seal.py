@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import fcntl
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -46,7 +46,7 @@ class Sello:
         """The configured pair, or the embedded default (created on first use)."""
         if settings.seal_key or settings.seal_cert:
             if not (settings.seal_key and settings.seal_cert):
-                raise ConfigError("BUZON_SEAL_KEY y BUZON_SEAL_CERT deben indicarse juntos")
+                raise ConfigError("el sello requiere BUZON_SEAL_KEY y BUZON_SEAL_CERT juntos")
             password = settings.seal_key_password
             return cls._from_files(
                 settings.seal_key,
@@ -102,15 +102,24 @@ class Sello:
 
     def sign_many(self, texts: Iterable[str]) -> list[str]:
         """:meth:`sign` for a batch, on every core when the batch is large."""
+        return self.sign_many_async(texts)()
+
+    def sign_many_async(self, texts: Iterable[str]) -> Callable[[], list[str]]:
+        """Start signing a batch in the background; call the result to wait for the sellos.
+
+        Lets a caller do its database work while the cores sign.
+        """
         items = list(texts)
         workers = min(os.cpu_count() or 1, 8)
         if len(items) < PARALLEL_MIN or workers == 1:
-            return [self.sign(t) for t in items]
+            done = [self.sign(t) for t in items]
+            return lambda: done
         size = -(-len(items) // workers)
-        parts = [items[i : i + size] for i in range(0, len(items), size)]
-        with ThreadPoolExecutor(max_workers=len(parts)) as pool:
-            done = pool.map(self._sign_part, parts)
-            return [s for part in done for s in part]
+        pool = _pool(workers)
+        futures = [
+            pool.submit(self._sign_part, items[i : i + size]) for i in range(0, len(items), size)
+        ]
+        return lambda: [s for f in futures for s in f.result()]
 
     def _sign_part(self, texts: Sequence[str]) -> list[str]:
         return [self.sign(t) for t in texts]
@@ -126,6 +135,16 @@ class Sello:
         except (InvalidSignature, ValueError):
             return False
         return True
+
+
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sello")
+    return _POOL
 
 
 def _ensure_default(keys_dir: Path) -> tuple[Path, Path]:

@@ -13,6 +13,14 @@ from sqlalchemy import create_engine
 from buzon.settings import Settings
 
 PG_URL = os.environ.get("BUZON_TEST_POSTGRES_URL")
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    # --doctest-modules would import every tests/*/conftest.py as a module named "conftest" and
+    # fail on the second one ("import file mismatch"); they are still loaded as conftests.
+    return True if collection_path.name == "conftest.py" else None
+
+
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 

@@ -1,10 +1,10 @@
-"""SMTP transport: ``settings.smtp_connections`` sessions, each one connection reused across a batch.
+"""SMTP transport: ``settings.smtp_connections`` sessions, each one connection reused per batch.
 
-Classification: a 5xx reply (including a 5xx refusal of the one recipient) is permanent; a 4xx reply,
-a timeout or a dropped connection is temporary. A connection the server dropped (idle timeout,
-"421 too many messages") is reopened and the message tried once more on the new connection: the
-server may have accepted it before the drop, and then the same Message-ID arrives twice, which is
-the documented at-most-one duplicate.
+Classification: a 5xx reply (including a 5xx refusal of the one recipient) is permanent; a 4xx
+reply, a timeout or a dropped connection is temporary. A connection the server dropped (idle
+timeout, "421 too many messages") is reopened and the message tried once more on the new
+connection: the server may have accepted it before the drop, and then the same Message-ID arrives
+twice, which is the documented at-most-one duplicate.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import smtplib
 import socket
 import ssl
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from email.utils import parseaddr
 
 from buzon.errors import ConfigError, PermanentDeliveryError, TemporaryDeliveryError
@@ -58,7 +58,9 @@ class SmtpSession:
         try:
             if s.smtp_ssl:
                 conn: smtplib.SMTP = smtplib.SMTP_SSL(
-                    s.smtp_host, s.smtp_port, timeout=s.smtp_timeout,
+                    s.smtp_host,
+                    s.smtp_port,
+                    timeout=s.smtp_timeout,
                     context=ssl.create_default_context(),
                 )
             else:
@@ -90,10 +92,8 @@ class SmtpSession:
 
     def _drop(self) -> None:
         if self.conn is not None:
-            try:
+            with suppress(OSError):
                 self.conn.close()
-            except OSError:
-                pass
             self.conn = None
 
     def send(self, message: Message) -> None:

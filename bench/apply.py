@@ -1,0 +1,149 @@
+"""Benchmark ``registry.apply``: 300,000 entries (≈100,000 RPs) into an empty store, then again.
+
+Floor, measured in the same run: a bare executemany insert of the same 300,000 rows plus the time
+one thread takes to make as many RSA-2048 signatures as acuses were issued.
+Targets: first apply <= 2x floor; re-apply <= 0.3x first apply; peak RSS <= 2 GB.
+
+    .venv/bin/python bench/apply.py [--rfcs 5000] [--postgres URL | --no-postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from buzon.settings import Settings  # noqa: E402
+from registry.apply import apply_entries  # noqa: E402
+from registry.db import dispose_all, get_engine  # noqa: E402
+from signers.seal import Sello  # noqa: E402
+
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def generate(n_rfcs: int, rps_per_rfc: int = 20) -> pl.DataFrame:
+    """Per RFC: a main email and a mobile at the RFC scope; per RP the main email, a payroll
+    email and (9 RPs in 10) a regional email shared by 5 RPs. 5,000 RFCs give 300,000 entries,
+    100,000 RPs and 35,000 media."""
+    rows: list[tuple] = []
+    fila = 1
+    for i in range(n_rfcs):
+        rfc = f"B{i:07d}AA1"[:12]
+        nombre = f"Empresa {i}, S.A. de C.V."
+        main, nomina = f"rh{i}@empresa{i}.mx", f"nomina{i}@empresa{i}.mx"
+
+        def add(rp: str | None, mec: str, medio: str, rfc: str = rfc, nombre: str = nombre) -> None:
+            nonlocal fila
+            fila += 1
+            rows.append((rfc, nombre, rp, mec, medio, "carga.xlsx", "Hoja1", fila))
+
+        add(None, "correo", main)
+        add(None, "telefono", f"55{i:08d}")
+        for j in range(rps_per_rfc):
+            rp = f"R{i * rps_per_rfc + j:010d}"
+            add(rp, "correo", main)
+            add(rp, "correo", nomina)
+            if j % 10 != 9:
+                add(rp, "correo", f"region{j // 5}@empresa{i}.mx")
+    cols = ["rfc", "nombre", "rp", "mecanismo", "medio", "archivo", "hoja", "fila"]
+    return pl.DataFrame(rows, schema=cols, orient="row")
+
+
+def floor_insert(url: str, entries: pl.DataFrame) -> float:
+    """Seconds for a bare executemany of the entries into a plain table, in one transaction."""
+    engine = create_engine(url)
+    meta = MetaData()
+    table = Table(
+        f"bench_{uuid.uuid4().hex[:8]}",
+        meta,
+        *(Column(c, String) for c in entries.columns if c != "fila"),
+        Column("fila", Integer),
+    )
+    meta.create_all(engine)
+    rows = entries.to_dicts()
+    t = time.perf_counter()
+    with engine.begin() as conn:
+        conn.execute(table.insert(), rows)
+    elapsed = time.perf_counter() - t
+    meta.drop_all(engine)
+    engine.dispose()
+    return elapsed
+
+
+def sign_floor(sello: Sello, n: int) -> float:
+    t = time.perf_counter()
+    for i in range(n):
+        sello.sign(f"||3.0|BI-20240808-{i:09d}|2024-08-08T11:42:45-06:00|registro|X||")
+    return time.perf_counter() - t
+
+
+def run(name: str, settings: Settings, entries: pl.DataFrame, sign_s: float | None) -> float:
+    engine = get_engine(settings)
+    sello = Sello.load(settings)
+    t = time.perf_counter()
+    first = apply_entries(engine, settings, entries, sello=sello)
+    first_s = time.perf_counter() - t
+    t = time.perf_counter()
+    again = apply_entries(engine, settings, entries, sello=sello)
+    again_s = time.perf_counter() - t
+    n_acuses = sum(first.acuses.values())
+    if sign_s is None:
+        sign_s = sign_floor(sello, n_acuses)
+    insert_s = floor_insert(settings.sqlalchemy_url, entries)
+    floor = insert_s + sign_s
+    print(f"\n== {name}")
+    print(f"first apply : {first_s:8.2f} s  registered={first.registered:,} acuses={n_acuses:,}")
+    print(f"re-apply    : {again_s:8.2f} s  registered={again.registered:,} "
+          f"unchanged={again.unchanged:,}")  # fmt: skip
+    print(
+        f"floor       : {floor:8.2f} s  = executemany {insert_s:.2f} s "
+        f"+ {n_acuses:,} signatures in one thread {sign_s:.2f} s ({n_acuses / sign_s:,.0f}/s)"
+    )
+    print(f"ratio first/floor   = {first_s / floor:5.2f}  (target <= 2.0)")
+    print(f"ratio re-apply/first = {again_s / first_s:5.2f}  (target <= 0.3)")
+    dispose_all()
+    return sign_s
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rfcs", type=int, default=5000)
+    parser.add_argument("--postgres", default=PG_DEFAULT)
+    parser.add_argument("--no-postgres", action="store_true")
+    args = parser.parse_args()
+    t = time.perf_counter()
+    entries = generate(args.rfcs)
+    print(f"generated {entries.height:,} entries, {entries['rp'].n_unique() - 1:,} RPs, "
+          f"{entries.select('rfc', 'mecanismo', 'medio').n_unique():,} media "
+          f"in {time.perf_counter() - t:.1f} s")  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Settings(home=Path(tmp) / "home")
+        Sello.load(base)  # key generation is not part of the measurement
+        sign_s = run("SQLite", base, entries, None)
+        if not args.no_postgres:
+            schema = f"bench_{uuid.uuid4().hex[:8]}"
+            admin = create_engine(args.postgres)
+            with admin.begin() as conn:
+                conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+            try:
+                url = f"{args.postgres}?options=-csearch_path%3D{schema}"
+                run("PostgreSQL", base.model_copy(update={"database_url": url}), entries, sign_s)
+            finally:
+                with admin.begin() as conn:
+                    conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+                admin.dispose()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\npeak RSS {peak:,.0f} MB (target <= 2048 MB)")
+
+
+if __name__ == "__main__":
+    main()

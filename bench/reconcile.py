@@ -1,0 +1,225 @@
+"""Benchmark ``buzon reconcile``: 1,000,000 events against 300,000 media on SQLite.
+
+Generates a store as apply + send leave it (half emails, half mobiles, all ``enviado`` with live
+secrets) and one CSV of events: deliveries and bounces for every send, link confirmations (some
+repeated), right and wrong codes, unknown links. Prints wall time, peak RSS and, in the same run,
+the floor it is compared with: a bare ``polars.read_csv`` of the same file (target <= 5x) and the
+time one process needs for the RSA seals of the acuses the run issues.
+
+    .venv/bin/python bench/reconcile.py [--events 1000000] [--media 300000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import resource
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import polars as pl  # noqa: E402
+
+from buzon.settings import Settings  # noqa: E402
+from callbacks.events import Hasher  # noqa: E402
+from delivery import secrets as sec  # noqa: E402
+from registry.db import get_engine  # noqa: E402
+
+T0 = datetime(2024, 8, 8, 12, 0, tzinfo=UTC)
+
+
+def _ts(dt: datetime) -> str:
+    return dt.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def seed(settings: Settings, n_media: int, rng: random.Random) -> list[tuple]:
+    """Bulk-load the store; returns (id, mecanismo, valor, rfc, secret, outbox_id) per medium."""
+    engine = get_engine(settings)
+    key = sec.load_key(settings)
+    h = Hasher(key)
+    media = []
+    n_rfc = n_media // 3
+    rfcs = [f"AAA{(i % 1000000):06d}{i // 1000000:03d}" for i in range(n_rfc)]
+    now, vence = _ts(T0), _ts(T0 + timedelta(hours=72))
+    part_rows = [(r, f"Empresa {i}", "pendiente", now) for i, r in enumerate(rfcs)]
+    med_rows, ob_rows, al_rows = [], [], []
+    for i in range(1, n_media + 1):
+        rfc = rfcs[i % n_rfc]
+        if i % 2:
+            mec, valor, canal = "correo", f"user{i}@empresa{i % 97}.mx", "correo"
+            secret = f"tok{i:029d}"
+            digest = h.hexdigest(sec._DIGEST_TOKEN + secret.encode())
+        else:
+            mec, valor, canal = "telefono", f"55{i:08d}", "sms"
+            secret = f"{rng.randrange(100000):05d}"
+            digest = h.hexdigest(sec._DIGEST_CODE + f"{i}\x00{secret}".encode())
+        med_rows.append(
+            (
+                i,
+                rfc,
+                mec,
+                valor,
+                "enviado",
+                f"BI-20240808-{i:09d}",
+                now,
+                now,
+                1,
+                i,
+                now,
+                vence,
+                digest,
+            )
+        )
+        ob_rows.append((i, i, "verificacion", canal, valor, "enviado", 1, now, now, now))
+        al_rows.append((i, rfc, now))
+        media.append((i, mec, valor, rfc, secret))
+    with engine.begin() as conn:
+        c = conn.exec_driver_sql
+        c("INSERT INTO particulares (rfc, nombre, estado, creado_en) VALUES (?,?,?,?)", part_rows)
+        c(
+            "INSERT INTO medios (id, rfc, mecanismo, valor, estado, folio, creado_en,"
+            " actualizado_en, envios, envio_vigente, enviado_en, vence_en, secreto_hash)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            med_rows,
+        )
+        c(
+            "INSERT INTO outbox (id, medio_id, tipo, canal, destino, estado, intentos,"
+            " proximo_intento, creado_en, enviado_en) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            ob_rows,
+        )
+        c("INSERT INTO alcances (medio_id, rfc, creado_en) VALUES (?,?,?)", al_rows)
+    return media
+
+
+def events(media: list[tuple], n_events: int, path: Path, rng: random.Random) -> None:
+    rows = []
+    emails = [m for m in media if m[1] == "correo"]
+    phones = [m for m in media if m[1] == "telefono"]
+
+    def at(minutes: float) -> str:
+        return (T0 + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    for m in media:  # a receipt for every send, 3% bounced
+        st = "bounced" if rng.random() < 0.03 else "delivered"
+        rows.append(
+            (
+                "entrega",
+                m[0],
+                "",
+                "",
+                "",
+                "",
+                st,
+                "550 buzón inexistente" if st == "bounced" else "",
+                at(1),
+            )
+        )
+    for m in rng.sample(emails, len(emails) // 3):  # confirmations, a fifth clicked twice
+        rows.append(("confirmacion_correo", "", m[4], "", "", "", "", "", at(rng.uniform(5, 4000))))
+        if rng.random() < 0.2:
+            rows.append(("confirmacion_correo", "", m[4], "", "", "", "", "", at(4100)))
+    for m in rng.sample(phones, len(phones) // 3):  # right codes, some after wrong ones
+        rows.append(("codigo_sms", "", "", m[3], m[2], m[4], "", "", at(rng.uniform(60, 4000))))
+    while len(rows) < n_events:  # wrong codes and unknown links fill the rest
+        if rng.random() < 0.85:
+            m = phones[rng.randrange(len(phones))]
+            wrong = f"{(int(m[4]) + 1 + rng.randrange(99998)) % 100000:05d}"
+            rows.append(("codigo_sms", "", "", m[3], m[2], wrong, "", "", at(rng.uniform(2, 4300))))
+        else:
+            rows.append(
+                (
+                    "confirmacion_correo",
+                    "",
+                    f"desconocido{rng.getrandbits(80):x}",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    at(rng.uniform(2, 4300)),
+                )
+            )
+    rng.shuffle(rows)
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(
+            [
+                "tipo",
+                "referencia",
+                "token",
+                "rfc",
+                "telefono",
+                "codigo",
+                "estado",
+                "motivo",
+                "fecha",
+            ]
+        )
+        w.writerows(rows[:n_events])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--media", type=int, default=300_000)
+    args = ap.parse_args()
+    rng = random.Random(7)
+    home = Path(tempfile.mkdtemp(prefix="bench-reconcile-"))
+    settings = Settings(home=home, now=T0 + timedelta(hours=80))
+    t = time.perf_counter()
+    media = seed(settings, args.media, rng)
+    path = home / "eventos.csv"
+    events(media, args.events, path, rng)
+    print(
+        f"setup: {args.media:,} media, {args.events:,} events,"
+        f" {path.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - t:.1f}s"
+    )
+
+    t = time.perf_counter()
+    df = pl.read_csv(path, infer_schema=False)
+    read = time.perf_counter() - t
+    assert df.height == args.events
+    del df
+
+    from registry.reconcile import reconciliar
+
+    t = time.perf_counter()
+    res = reconciliar(settings, [path])
+    wall = time.perf_counter() - t
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("first run:", res.as_json())
+
+    from signers.seal import Sello
+
+    sello = Sello.load(settings)
+    cadenas = [f"||3.0|BI-x|{i}|validacion||" for i in range(res.validated)]
+    t = time.perf_counter()
+    for c in cadenas:
+        sello.sign(c)
+    sign = time.perf_counter() - t
+
+    t = time.perf_counter()
+    again = reconciliar(settings, [path])
+    rerun = time.perf_counter() - t
+    print("second run:", again.as_json())
+    print(f"bare polars read_csv:     {read:7.2f} s")
+    print(
+        f"reconcile (first run):    {wall:7.2f} s  = {wall / read:5.1f}x the bare read"
+        " (target <= 5x, <= 60 s)"
+    )
+    print(f"  of which seal floor:    {sign:7.2f} s  ({res.validated:,} acuses, one process)")
+    print(
+        f"  without the seal floor: {wall - sign:7.2f} s"
+        f"  = {(wall - sign) / read:5.1f}x the bare read"
+    )
+    print(f"reconcile (re-run):       {rerun:7.2f} s  = {rerun / read:5.1f}x the bare read")
+    print(f"peak RSS:                 {rss:7.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

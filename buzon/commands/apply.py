@@ -1,0 +1,74 @@
+"""``buzon apply``: validate uploads against the registry and register what they add."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+__commands__ = ["apply"]
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--sync",
+    is_flag=True,
+    help="The upload is the desired state of the RFCs it mentions: their active media absent "
+    "from it go to baja (with an acuse de baja).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print plan summary and counts as JSON.")
+def apply(files: tuple[Path, ...], sync: bool, as_json: bool) -> None:
+    """Register the media of uploads: folios, sealed acuses and verification messages queued.
+
+    Runs the same validation as `plan`, counting what the registry already holds. Applying the
+    same files again changes nothing.
+
+    \b
+    Example:
+      buzon apply sample_data/carga_corporativo.xlsx --json
+    """
+    from buzon.commands.plan import print_summary, progress_printer
+    from buzon.settings import Settings
+    from registry.apply import ApplyResult, apply_entries
+    from registry.db import get_engine
+    from registry.existing import existing_loader
+    from schemas.plan import plan_files
+    from signers.seal import Sello
+
+    settings = Settings()
+    engine = get_engine(settings)
+    sello = Sello.load(settings)
+    verbose = sys.stderr.isatty()
+    result = plan_files(
+        files,
+        settings,
+        existing_loader=existing_loader(engine),
+        progress=progress_printer(verbose),
+    )
+
+    def show(total: ApplyResult) -> None:
+        click.echo(f"… aplicados {total.chunks} bloques", err=True)
+
+    applied = apply_entries(
+        engine,
+        settings,
+        result.accepted,
+        sync=sync,
+        now=settings.clock(),
+        sello=sello,
+        progress=show if verbose else None,
+    )
+    if as_json:
+        click.echo(json.dumps(result.summary | applied.as_dict(), ensure_ascii=False))
+        return
+    print_summary(result.summary)
+    a = applied.acuses
+    click.echo(
+        f"Registrados: {applied.registered:,}  Actualizados: {applied.updated:,}  "
+        f"Sin cambio: {applied.unchanged:,}  Bajas: {applied.bajas:,}\n"
+        f"Acuses: registro {a['registro']:,}, actualización {a['actualizacion']:,}, "
+        f"baja {a['baja']:,}"
+    )

@@ -1,0 +1,46 @@
+"""``buzon status``: media counts by state, per RFC and per RP."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+__commands__ = ["status"]
+
+
+@click.command()
+@click.option("--rfc", help="Only this RFC.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (por_estado, ...).")
+def status(rfc: str | None, as_json: bool) -> None:
+    """Show how many media are in each state, overall, per RFC and per Registro Patronal.
+
+    \b
+    Example:
+      buzon status --rfc EKU9003173C9 --json
+    """
+    from buzon.settings import Settings
+    from registry.db import get_engine
+    from registry.status import status as leer
+    from schemas.rfc import compact
+
+    settings = Settings()
+    with get_engine(settings).connect() as conn:
+        data = leer(conn, compact(rfc) if rfc else None)
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    estados = list(data["por_estado"])
+    table = Table(title="Medios de contacto por estado")
+    table.add_column("RFC / RP")
+    for e in estados:
+        table.add_column(e, justify="right")
+    table.add_row("[bold]Total[/bold]", *(str(data["por_estado"][e]) for e in estados))
+    for item in data["rfcs"]:
+        table.add_row(item["rfc"], *(str(item["por_estado"][e]) for e in estados))
+        for rp in (r for r in data["rps"] if r["rfc"] == item["rfc"]):
+            table.add_row(f"  {rp['rp']}", *(str(rp["por_estado"][e]) for e in estados))
+    Console().print(table)

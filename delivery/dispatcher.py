@@ -1,0 +1,269 @@
+"""The dispatcher: due outbox rows -> transports, exactly once (see :mod:`delivery.outbox`).
+
+Threads: per channel, ``transport.workers`` sender threads, each with its own session (one SMTP
+connection, or a share of the HTTP client's keep-alive pool); one recorder thread owning the
+database writes. A sender hands each outcome to the recorder and waits until it is committed
+before it sends its next message, so at most one accepted-but-unrecorded message exists per
+sender (the in-flight one a kill -9 can duplicate); the recorder commits whatever several senders
+handed in together (group commit), which keeps the bookkeeping cheap.
+
+Only one dispatcher runs per store at a time (a file lock on SQLite, an advisory lock on
+PostgreSQL): two would claim the same rows.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import queue
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+
+from sqlalchemy import Engine
+
+from buzon.errors import DeliveryError
+from buzon.settings import Settings
+from delivery import outbox
+from delivery.outbox import Due
+from delivery.render import Message, render
+from delivery.secrets import load_key
+from delivery.transports import Transport, for_canal
+
+log = logging.getLogger(__name__)
+
+_RECORD_BATCH = 512
+
+
+@dataclass(slots=True)
+class SendStats:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    pending: int = 0
+    processed: int = 0
+
+    def as_json(self) -> dict[str, int]:
+        data = asdict(self)
+        data.pop("processed")
+        return data
+
+
+class _Recorder:
+    """The one thread that writes outcomes, committing the queued ones together."""
+
+    def __init__(self, engine: Engine, settings: Settings, stats: SendStats) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.stats = stats
+        self.queue: queue.Queue = queue.Queue()
+        self.thread = threading.Thread(target=self._run, name="buzon-recorder", daemon=True)
+        self.thread.start()
+
+    def record(self, row: Due, error: DeliveryError | None) -> None:
+        done: Future = Future()
+        self.queue.put((row, error, done))
+        done.result()  # raises if the commit failed: the sender must stop
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+
+    def _run(self) -> None:
+        while True:
+            item = self.queue.get()
+            if item is None:
+                return
+            batch = [item]
+            while len(batch) < _RECORD_BATCH:
+                try:
+                    nxt = self.queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self.queue.put(None)
+                    break
+                batch.append(nxt)
+            try:
+                with self.engine.begin() as conn:
+                    out = outbox.record(
+                        conn, self.settings, [(r, e) for r, e, _ in batch], self.settings.clock()
+                    )
+            except BaseException as exc:  # noqa: BLE001 - handed to the senders
+                for _, _, done in batch:
+                    done.set_exception(exc)
+                continue
+            self.stats.sent += out.sent
+            self.stats.retried += out.retried
+            self.stats.failed += out.failed
+            for _, _, done in batch:
+                done.set_result(None)
+
+
+class _Senders:
+    """The sender threads of one transport, fed through a queue."""
+
+    def __init__(self, transport: Transport, recorder: _Recorder) -> None:
+        self.transport = transport
+        self.recorder = recorder
+        self.queue: queue.Queue = queue.Queue()
+        self.fatal: BaseException | None = None
+        self.threads = [
+            threading.Thread(target=self._run, name=f"buzon-{transport.name}-{i}", daemon=True)
+            for i in range(transport.workers)
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def _run(self) -> None:
+        try:
+            with self.transport.session() as session:
+                while True:
+                    item = self.queue.get()
+                    if item is None:
+                        return
+                    try:
+                        if self.fatal is None:
+                            self._one(session, *item)
+                    except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+                        self.fatal = self.fatal or exc
+                    finally:
+                        self.queue.task_done()
+        except BaseException as exc:  # noqa: BLE001 - session setup/teardown
+            self.fatal = self.fatal or exc
+            self._drain()
+
+    def _one(self, session, row: Due, message: Message) -> None:  # noqa: ANN001
+        try:
+            session.send(message)
+            error = None
+        except DeliveryError as exc:
+            error = exc
+            log.info("outbox %s: %s", row.id, exc.message)
+        self.recorder.record(row, error)
+
+    def _drain(self) -> None:
+        while True:
+            item = self.queue.get()
+            self.queue.task_done()
+            if item is None:
+                return
+
+    def close(self) -> None:
+        for _ in self.threads:
+            self.queue.put(None)
+        for thread in self.threads:
+            thread.join()
+
+
+@contextmanager
+def dispatch_lock(settings: Settings, engine: Engine) -> Iterator[None]:
+    """Hold the store's dispatcher lock (released by the OS or server if the process dies)."""
+    if engine.dialect.name == "sqlite":
+        settings.home.mkdir(parents=True, exist_ok=True)
+        with open(settings.home / ".send.lock", "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            yield
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        key = "hashtext(current_schema() || ':buzon-send')"
+        conn.exec_driver_sql(f"SELECT pg_advisory_lock({key})")
+        try:
+            yield
+        finally:
+            conn.exec_driver_sql(f"SELECT pg_advisory_unlock({key})")
+
+
+def _message(settings: Settings, row: Due) -> Message:
+    context = {
+        "rfc": row.rfc,
+        "nombre": row.nombre,
+        "folio": row.folio,
+        "medio": row.valor,
+        "horas": settings.validity_hours,
+        "token": row.secret,
+        "codigo": row.secret,
+    }
+    return render(
+        outbox_id=row.id,
+        tipo=row.tipo,
+        canal=row.canal,
+        destino=row.destino,
+        context=context,
+        public_url=settings.public_url,
+        email_from=settings.email_from,
+    )
+
+
+def dispatch(
+    settings: Settings,
+    *,
+    limit: int | None = None,
+    only_ids: Sequence[int] | None = None,
+    progress: Callable[[SendStats], None] | None = None,
+    engine: Engine | None = None,
+    transports: dict[str, Transport] | None = None,
+) -> SendStats:
+    """Send every due outbox row (at most ``limit``), chunk by chunk; return the counts."""
+    from registry.db import get_engine
+
+    engine = engine or get_engine(settings)
+    with dispatch_lock(settings, engine):
+        return dispatch_locked(
+            settings,
+            engine,
+            limit=limit,
+            only_ids=only_ids,
+            progress=progress,
+            transports=transports,
+        )
+
+
+def dispatch_locked(
+    settings: Settings,
+    engine: Engine,
+    *,
+    limit: int | None = None,
+    only_ids: Sequence[int] | None = None,
+    progress: Callable[[SendStats], None] | None = None,
+    transports: dict[str, Transport] | None = None,
+) -> SendStats:
+    """:func:`dispatch` for a caller that already holds :func:`dispatch_lock`."""
+    key = load_key(settings)
+    stats = SendStats()
+    transports = dict(transports or {})
+    senders: dict[str, _Senders] = {}
+    recorder = _Recorder(engine, settings, stats)
+    try:
+        while limit is None or stats.processed < limit:
+            size = settings.chunk_size
+            if limit is not None:
+                size = min(size, limit - stats.processed)
+            with engine.begin() as conn:
+                rows, seen = outbox.prepare(conn, key, settings.clock(), size, only_ids)
+            if not seen:
+                break
+            for row in rows:
+                group = senders.get(row.canal)
+                if group is None:
+                    transport = transports.get(row.canal) or for_canal(settings, row.canal)
+                    group = senders[row.canal] = _Senders(transport, recorder)
+                group.queue.put((row, _message(settings, row)))
+                row.secret = None  # the rendered message is the only copy now
+            for group in senders.values():
+                group.queue.join()
+            for group in senders.values():
+                if group.fatal is not None:
+                    raise group.fatal
+            stats.processed += seen
+            if progress is not None:
+                progress(stats)
+    finally:
+        for group in senders.values():
+            group.close()
+        recorder.close()
+    with engine.connect() as conn:
+        stats.pending = outbox.pending_count(conn)
+    return stats

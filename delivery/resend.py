@@ -1,0 +1,124 @@
+"""``buzon resend``: a new code or link for one medium; the previous one dies at once."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import Engine, func, insert, select, update
+
+from buzon.errors import LimitReachedError, NotFoundError, TransitionError
+from buzon.settings import Settings
+from delivery.dispatcher import SendStats, dispatch_lock, dispatch_locked
+from registry.states import ACTIVOS, Estado
+from registry.tables import auditoria, medios, outbox
+
+
+def _normalize(valor: str) -> str:
+    valor = valor.strip()
+    if "@" in valor:
+        return valor.lower()
+    digits = re.sub(r"\D", "", valor.removesuffix(".0"))
+    for prefix in ("521", "52", "044", "045"):
+        if len(digits) == 10 + len(prefix) and digits.startswith(prefix):
+            return digits[len(prefix) :]
+    return digits
+
+
+def resend(
+    settings: Settings,
+    rfc: str,
+    medio: str,
+    *,
+    send: bool = True,
+    engine: Engine | None = None,
+) -> tuple[int, SendStats | None]:
+    """Queue a new verification for the active medium ``medio`` of ``rfc`` and (by default) send it.
+
+    The old secret is cleared in the same transaction, so the previous code/link stops working now,
+    not when the new message goes out. Refuses past ``settings.max_sends_per_medium`` sends.
+    Returns the new outbox id and, if sent, the dispatch counts.
+    """
+    from registry.db import get_engine
+
+    engine = engine or get_engine(settings)
+    rfc = re.sub(r"[\s_-]", "", rfc).upper()
+    valor = _normalize(medio)
+    # Under the dispatcher lock: a batch running now cannot be half-way through the old message.
+    with dispatch_lock(settings, engine):
+        now = settings.clock()
+        with engine.begin() as conn:
+            m = conn.execute(
+                select(medios).where(
+                    medios.c.rfc == rfc,
+                    medios.c.valor == valor,
+                    medios.c.estado.in_([e.value for e in ACTIVOS]),
+                )
+            ).first()
+            if m is None:
+                raise NotFoundError(
+                    "no hay un medio de contacto activo con ese valor para el RFC",
+                    rfc=rfc,
+                    medio=valor,
+                )
+            if m.estado == Estado.VALIDADO:
+                raise TransitionError(
+                    "el medio de contacto ya está validado; no necesita un código nuevo",
+                    rfc=rfc,
+                    medio=valor,
+                )
+            limite = settings.max_sends_per_medium
+            if m.envios >= limite:
+                raise LimitReachedError(
+                    f"se alcanzó el máximo de {limite} envíos para este medio de contacto; "
+                    "regístralo de nuevo para recibir otro código",
+                    rfc=rfc,
+                    medio=valor,
+                )
+            conn.execute(
+                update(outbox)
+                .where(
+                    outbox.c.medio_id == m.id,
+                    outbox.c.tipo == "verificacion",
+                    outbox.c.estado == "pendiente",
+                )
+                .values(estado="descartado", error="reemplazado por un reenvío")
+            )
+            conn.execute(
+                update(medios)
+                .where(medios.c.id == m.id)
+                .values(secreto_hash=None, envio_vigente=None, actualizado_en=now)
+            )
+            new_id = conn.execute(
+                insert(outbox).values(
+                    medio_id=m.id,
+                    tipo="verificacion",
+                    canal="correo" if m.mecanismo == "correo" else "sms",
+                    destino=m.valor,
+                    estado="pendiente",
+                    intentos=0,
+                    proximo_intento=now,
+                    creado_en=now,
+                )
+            ).inserted_primary_key[0]
+            conn.execute(
+                insert(auditoria).values(
+                    en=now,
+                    entidad="medio",
+                    entidad_id=str(m.id),
+                    de_estado=m.estado,
+                    a_estado=m.estado,
+                    origen="comando:resend",
+                    detalle=f"reenvío solicitado; código anterior anulado; outbox={new_id}",
+                )
+            )
+        stats = dispatch_locked(settings, engine, only_ids=[new_id]) if send else None
+    return new_id, stats
+
+
+def sends_left(settings: Settings, engine: Engine, medio_id: int) -> int:
+    """How many more sends the medium may get."""
+    with engine.connect() as conn:
+        envios = conn.execute(
+            select(func.coalesce(medios.c.envios, 0)).where(medios.c.id == medio_id)
+        ).scalar_one()
+    return max(0, settings.max_sends_per_medium - envios)

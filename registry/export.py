@@ -1,0 +1,79 @@
+"""Export the acuses issued so far (``buzon acuses``): ``acuses.jsonl`` plus ``sello.pem``.
+
+Anyone can check a sello with openssl alone::
+
+    openssl dgst -sha256 -verify <(openssl x509 -in sello.pem -pubkey -noout) \
+        -signature <(base64 -d <<< "$SELLO") cadena.txt
+
+T&C acuses also carry ``firma`` and ``numero_certificado``; the particular's FIEL certificate is
+written to ``certificados/<numero_certificado>.pem`` and checks the firma the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from sqlalchemy import Connection, select
+
+from registry.acuses import fecha_local
+from registry.tables import acuses
+from signers.seal import Sello
+
+
+def exportar(conn: Connection, sello: Sello, out: Path, *, rfc: str | None = None) -> int:
+    """Write ``out/acuses.jsonl`` (folio order) and ``out/sello.pem``; return the acuse count."""
+    out.mkdir(parents=True, exist_ok=True)
+    q = select(
+        acuses.c.folio,
+        acuses.c.tipo,
+        acuses.c.fecha,
+        acuses.c.rfc,
+        acuses.c.nombre,
+        acuses.c.rps,
+        acuses.c.mecanismo,
+        acuses.c.medio,
+        acuses.c.estado,
+        acuses.c.cadena_original,
+        acuses.c.sello,
+        acuses.c.firma,
+        acuses.c.numero_certificado,
+        acuses.c.certificado_pem,
+    ).order_by(acuses.c.folio)
+    if rfc is not None:
+        q = q.where(acuses.c.rfc == rfc)
+    n = 0
+    tmp = out / ".acuses.jsonl.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        for row in conn.execution_options(stream_results=True, yield_per=2000).execute(q):
+            item = {
+                "folio": row.folio,
+                "tipo": row.tipo,
+                "fecha": fecha_local(row.fecha),
+                "rfc": row.rfc,
+                "nombre": row.nombre,
+                "rps": row.rps.split(",") if row.rps else [],
+                "mecanismo": row.mecanismo,
+                "medio": row.medio,
+                "estado": row.estado,
+                "cadena_original": row.cadena_original,
+                "sello": row.sello,
+            }
+            if row.firma is not None:
+                item["firma"] = row.firma
+            if row.numero_certificado is not None:
+                item["numero_certificado"] = row.numero_certificado
+                # T&C acuses: the particular's FIEL certificate, so the firma verifies with
+                # openssl alone (certificados/<numero_certificado>.pem). The number is 20 digits.
+                if row.certificado_pem and row.numero_certificado.isalnum():
+                    certs = out / "certificados"
+                    certs.mkdir(exist_ok=True)
+                    (certs / f"{row.numero_certificado}.pem").write_text(
+                        row.certificado_pem, encoding="ascii"
+                    )
+            fh.write(json.dumps(item, ensure_ascii=False) + "\n")
+            n += 1
+    os.replace(tmp, out / "acuses.jsonl")
+    (out / "sello.pem").write_text(sello.certificate_pem, encoding="ascii")
+    return n

@@ -1,0 +1,290 @@
+"""Reconciliation: events -> state changes, acuses de validación and confirmation messages.
+
+Set-based: a batch of events (one web request, one webhook, or a million imported lines) is decided
+in polars against a snapshot of the media it touches, then written with a few bulk statements in
+the caller's transaction. Events are recorded (``eventos``) in that same transaction, so an event is
+applied exactly once: a replay (same content hash) is skipped, a crash rolls both back.
+
+Semantics per medium, in time order (``fecha``, then arrival): attempts (link confirmations, codes)
+count only while the medium is ``enviado``, before its ``vence_en`` and before a delivery failure of
+its live send; the first matching attempt validates; wrong codes before it add to
+``intentos_fallidos`` and at ``max_wrong_codes`` the code dies (``secreto_hash`` cleared, a resend
+is needed); everything after a validation is ``ya_validado``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import polars as pl
+from sqlalchemy import Connection, Engine, select
+
+from buzon.settings import Settings
+from registry import reconcile_io as io
+from registry.cambios import cambiar_estado
+from registry.states import Estado
+from registry.tables import medios
+
+log = logging.getLogger(__name__)
+
+INTENTOS = ("confirmacion_correo", "codigo_sms")
+# Outcomes that moved nothing forward; everything else is reported under "rejected".
+EXITOS = frozenset({"validado", "entregado", "no_entregado"})
+FALLOS_ENTREGA = ("failed", "bounced")
+
+
+@dataclass
+class Resumen:
+    """What one batch did; ``resultados`` has one row per new event (for the web pages)."""
+
+    events: int = 0
+    applied: int = 0
+    duplicados: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+    validated: int = 0
+    no_entregado: int = 0
+    expired: int = 0
+    resultados: pl.DataFrame | None = None
+
+    def merge(self, other: Resumen) -> None:
+        self.events += other.events
+        self.applied += other.applied
+        self.duplicados += other.duplicados
+        self.validated += other.validated
+        self.no_entregado += other.no_entregado
+        self.expired += other.expired
+        for k, v in other.rejected.items():
+            self.rejected[k] = self.rejected.get(k, 0) + v
+
+    def as_json(self) -> dict:
+        return {
+            "events": self.events,
+            "applied": self.applied,
+            "rejected": dict(sorted(self.rejected.items())),
+            "validated": self.validated,
+            "expired": self.expired,
+            "no_entregado": self.no_entregado,
+            "duplicates": self.duplicados,
+        }
+
+
+def utc(now: datetime) -> datetime:
+    """SQLite drops the offset of what it stores, so every instant is converted to UTC first."""
+    return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+
+
+def decidir(ev: pl.DataFrame, med: pl.DataFrame, max_wrong: int) -> pl.DataFrame:
+    """Decide every event of a batch; pure (no I/O).
+
+    ``ev``: seq, tipo, fecha, medio_id, coincide (the secret matched the medium's live digest),
+    referencia, estado (delivery status), outbox_tipo. ``med``: id, estado, con_secreto, vence_en,
+    intentos_fallidos, envio_vigente. Returns ``ev`` with ``resultado``, ``cuenta_fallo`` (a wrong
+    code that counts) and ``intentos_despues`` (the medium's wrong codes after this event).
+    """
+    m = med.select(
+        pl.col("id").alias("medio_id"),
+        pl.col("estado").alias("m_estado"),
+        "con_secreto",
+        "vence_en",
+        "intentos_fallidos",
+        "envio_vigente",
+    )
+    x = ev.join(m, on="medio_id", how="left").sort("medio_id", "fecha", "seq", nulls_last=True)
+    tipo, fecha, mid = pl.col("tipo"), pl.col("fecha"), "medio_id"
+    fallo = (
+        (tipo == "entrega")
+        & pl.col("estado").is_in(FALLOS_ENTREGA)
+        & (pl.col("outbox_tipo") == "verificacion")
+        & pl.col("m_estado").is_in(["registrado", "enviado"])
+        & (pl.col("envio_vigente").is_null() | (pl.col("referencia") == pl.col("envio_vigente")))
+    ).fill_null(False)
+    x = x.with_columns(fallo=fallo)
+    x = x.with_columns(t_fallo=pl.when("fallo").then(fecha).min().over(mid))
+    vencido = (fecha > pl.col("vence_en")).fill_null(False)
+    cand = (
+        tipo.is_in(INTENTOS)
+        & (pl.col("m_estado") == "enviado")
+        & (pl.col("t_fallo").is_null() | (fecha < pl.col("t_fallo")))
+    ).fill_null(False)
+    elig = cand & ~vencido & pl.col("con_secreto").fill_null(False)
+    x = x.with_columns(
+        w=(elig & ~pl.col("coincide")).cast(pl.Int64),
+        m=(elig & pl.col("coincide")),
+        vencido=vencido,
+    )
+    w_antes = (
+        pl.col("intentos_fallidos").fill_null(0) + pl.col("w").cum_sum().over(mid) - pl.col("w")
+    )
+    x = x.with_columns(w_antes=w_antes)
+    x = x.with_columns(ok=pl.col("m") & (pl.col("w_antes") < max_wrong))
+    x = x.with_columns(k=pl.col("ok").cast(pl.Int64).cum_sum().over(mid))
+    x = x.with_columns(
+        k_antes=pl.col("k") - pl.col("ok").cast(pl.Int64),
+        validado_lote=(pl.col("k").max().over(mid) > 0),
+        n_fallo=pl.col("fallo").cast(pl.Int64).cum_sum().over(mid),
+    )
+    cuenta = (pl.col("w") == 1) & (pl.col("w_antes") < max_wrong) & (pl.col("k_antes") == 0)
+    entrega = (
+        pl.when(pl.col("outbox_tipo").is_null())
+        .then(pl.lit("referencia_desconocida"))
+        .when(pl.col("estado") == "delivered")
+        .then(pl.lit("entregado"))
+        .when(pl.col("fallo") & (pl.col("n_fallo") == 1) & ~pl.col("validado_lote"))
+        .then(pl.lit("no_entregado"))
+        .otherwise(pl.lit("sin_cambio"))
+    )
+    intento = (
+        pl.when(pl.col("medio_id").is_null())
+        .then(pl.lit("desconocido"))
+        .when(pl.col("m_estado") == "validado")
+        .then(pl.lit("ya_validado"))
+        .when(pl.col("m_estado") == "registrado")
+        .then(pl.lit("no_enviado"))
+        .when(pl.col("m_estado") == "vencido")
+        .then(pl.lit("vencido"))
+        .when(pl.col("m_estado") != "enviado")
+        .then(pl.lit("no_vigente"))
+        .when(pl.col("k_antes") >= 1)
+        .then(pl.lit("ya_validado"))
+        .when(pl.col("t_fallo").is_not_null() & (fecha >= pl.col("t_fallo")))
+        .then(pl.lit("no_vigente"))
+        .when(pl.col("ok"))
+        .then(pl.lit("validado"))
+        .when(pl.col("vencido"))
+        .then(pl.lit("vencido"))
+        .when(~pl.col("con_secreto").fill_null(False) | (pl.col("w_antes") >= max_wrong))
+        .then(pl.lit("codigo_agotado"))
+        .otherwise(pl.lit("codigo_incorrecto"))
+    )
+    return x.with_columns(
+        resultado=pl.when(tipo == "entrega").then(entrega).otherwise(intento),
+        cuenta_fallo=cuenta,
+        intentos_despues=pl.col("w_antes") + cuenta.cast(pl.Int64),
+    ).sort("seq")
+
+
+def aplicar(
+    conn: Connection,
+    settings: Settings,
+    eventos: pl.DataFrame,
+    *,
+    now: datetime | None = None,
+    key: bytes | None = None,
+) -> Resumen:
+    """Record and apply a batch of events in the caller's transaction.
+
+    ``eventos`` has the columns of :func:`callbacks.events.validar` (raw codes/tokens, only in
+    memory) and optionally ``hash`` (else the content hash). Replays are skipped.
+    """
+    from callbacks.events import contenido_hash
+    from delivery.secrets import load_key
+
+    now = utc(now or settings.clock())
+    key = key or load_key(settings)
+    res = Resumen(events=eventos.height)
+    io.lock(conn)
+    if "hash" not in eventos.columns:
+        eventos = eventos.with_columns(contenido_hash(key, eventos))
+    eventos = eventos.unique("hash", keep="first", maintain_order=True)
+    existentes = io.hashes_existentes(conn, eventos["hash"].to_list())
+    if existentes:
+        eventos = eventos.filter(~pl.col("hash").is_in(list(existentes)))
+    res.duplicados = res.events - eventos.height
+    if eventos.height == 0:
+        res.resultados = eventos.with_columns(resultado=pl.lit(None, pl.String))
+        return res
+    eventos = eventos.with_columns(seq=pl.int_range(0, pl.len(), dtype=pl.Int64))
+    prep, med = io.preparar(conn, key, eventos)
+    decididos = decidir(prep, med, settings.max_wrong_codes)
+    io.insertar_eventos(conn, decididos, now)
+    res.applied = decididos.height
+    _escribir(conn, settings, decididos, now, res)
+    counts = decididos.group_by("resultado").len()
+    for r, n in counts.iter_rows():
+        if r not in EXITOS:
+            res.rejected[r] = n
+    res.resultados = decididos.join(
+        med.select(pl.col("id").alias("medio_id"), "rfc", "valor", "mecanismo"),
+        on="medio_id",
+        how="left",
+    ).sort("seq")
+    return res
+
+
+def _escribir(
+    conn: Connection, settings: Settings, d: pl.DataFrame, now: datetime, res: Resumen
+) -> None:
+    fallos = (
+        d.filter(pl.col("cuenta_fallo"))
+        .group_by("medio_id")
+        .agg(pl.len().alias("n"), pl.col("origen").last())
+    )
+    if fallos.height:
+        muertos = io.sumar_intentos(conn, fallos, settings.max_wrong_codes, now)
+        log.info("%d códigos agotados por intentos fallidos", muertos)
+    val = d.filter(pl.col("resultado") == "validado").select("medio_id", "fecha", "origen")
+    if val.height:
+        origen = dict(zip(val["medio_id"].to_list(), val["origen"].to_list(), strict=True))
+        movidos = cambiar_estado(
+            conn, origen, Estado.VALIDADO, origen=origen, now=now, detalle="validación del medio"
+        )
+        fechas = val.filter(pl.col("medio_id").is_in(movidos))
+        io.fijar(conn, "validado_en", fechas["medio_id"].to_list(), fechas["fecha"])
+        res.validated = len(movidos)
+        io.emitir_validaciones(conn, settings, movidos, fechas, now)
+    ne = d.filter(pl.col("resultado") == "no_entregado").select("medio_id", "motivo", "origen")
+    if ne.height:
+        origen = dict(zip(ne["medio_id"].to_list(), ne["origen"].to_list(), strict=True))
+        movidos = cambiar_estado(
+            conn,
+            origen,
+            Estado.NO_ENTREGADO,
+            origen=origen,
+            now=now,
+            detalle="falla permanente de entrega; requiere aclaración",
+            aclaracion=True,
+        )
+        motivos = ne.filter(pl.col("medio_id").is_in(movidos))
+        io.fijar_texto(conn, "motivo", motivos["medio_id"].to_list(), motivos["motivo"].to_list())
+        res.no_entregado = len(movidos)
+
+
+def vencer(conn: Connection, settings: Settings, *, now: datetime | None = None) -> int:
+    """Move every ``enviado`` medium past its ``vence_en`` to ``vencido``; returns how many."""
+    now = utc(now or settings.clock())
+    ids = conn.execute(
+        select(medios.c.id).where(medios.c.estado == str(Estado.ENVIADO), medios.c.vence_en < now)
+    ).scalars()
+    return len(
+        cambiar_estado(
+            conn,
+            list(ids),
+            Estado.VENCIDO,
+            origen="comando:reconcile",
+            now=now,
+            detalle=f"sin validar en {settings.validity_hours} horas: debe registrarse de nuevo",
+        )
+    )
+
+
+def reconciliar(settings: Settings, archivos: list, *, engine: Engine | None = None) -> Resumen:
+    """``buzon reconcile``: import event files, apply what is new, expire what is overdue.
+
+    Every file is read and validated before anything is written; then one transaction records and
+    applies the new events and expires the media past their window, so a crash changes nothing.
+    """
+    from callbacks.events import leer_archivo
+    from registry.db import get_engine
+
+    frames = [leer_archivo(p) for p in archivos]
+    engine = engine or get_engine(settings)
+    now = utc(settings.clock())
+    res = Resumen()
+    with engine.begin() as conn:
+        if frames:
+            res = aplicar(conn, settings, pl.concat(frames), now=now)
+        res.expired = vencer(conn, settings, now=now)
+    res.resultados = None
+    return res
