@@ -100,16 +100,19 @@ def run(name: str, settings: Settings, entries: pl.DataFrame, sign_s: float | No
         sign_s = sign_floor(sello, n_acuses)
     insert_s = floor_insert(settings.sqlalchemy_url, entries)
     floor = insert_s + sign_s
-    print(f"\n== {name}")
-    print(f"first apply : {first_s:8.2f} s  registered={first.registered:,} acuses={n_acuses:,}")
+    print(f"\n== {name}", flush=True)
+    print(
+        f"first apply : {first_s:8.2f} s  registered={first.registered:,} acuses={n_acuses:,}",
+        flush=True,
+    )
     print(f"re-apply    : {again_s:8.2f} s  registered={again.registered:,} "
           f"unchanged={again.unchanged:,}")  # fmt: skip
     print(
         f"floor       : {floor:8.2f} s  = executemany {insert_s:.2f} s "
         f"+ {n_acuses:,} signatures in one thread {sign_s:.2f} s ({n_acuses / sign_s:,.0f}/s)"
     )
-    print(f"ratio first/floor   = {first_s / floor:5.2f}  (target <= 2.0)")
-    print(f"ratio re-apply/first = {again_s / first_s:5.2f}  (target <= 0.3)")
+    print(f"ratio first/floor   = {first_s / floor:5.2f}  (target <= 2.0)", flush=True)
+    print(f"ratio re-apply/first = {again_s / first_s:5.2f}  (target <= 0.3)", flush=True)
     dispose_all()
     return sign_s
 
@@ -142,7 +145,7 @@ def main() -> None:
                     conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
                 admin.dispose()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\npeak RSS {peak:,.0f} MB (target <= 2048 MB)")
+    print(f"\npeak RSS {peak:,.0f} MB (target <= 2048 MB)", flush=True)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@
     ├── DeliveryError               a transport could not hand a message over
     │   ├── TemporaryDeliveryError  retry later (429, 5xx, timeouts, dropped connections)
     │   └── PermanentDeliveryError  never retry (4xx, rejected recipient)
+    ├── InvariantError              an internal check failed: a bug (exit 70)
     └── EfirmaError                 an e.firma cannot sign; ``code`` is the EFIRMA_* code
         ├── EfirmaArchivoInvalido, EfirmaContrasena, EfirmaLlaveNoCorresponde, EfirmaEsCsd,
         └── EfirmaVencida, EfirmaNoVigente, EfirmaRfcDistinto, EfirmaEmisorNoConfiable
@@ -191,3 +192,10 @@ class EfirmaRfcDistinto(EfirmaError):
 
 class EfirmaEmisorNoConfiable(EfirmaError):
     code = "EFIRMA_EMISOR_NO_CONFIABLE"
+
+
+class InvariantError(BuzonError):
+    """An internal check failed (e.g. an accepted entry breaks its pandera model): a bug."""
+
+    code = "ERROR_INTERNO"
+    exit_code = 70  # EX_SOFTWARE

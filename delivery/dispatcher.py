@@ -105,7 +105,8 @@ class _Recorder:
 class _Senders:
     """The sender threads of one transport, fed through a queue."""
 
-    def __init__(self, transport: Transport, recorder: _Recorder) -> None:
+    def __init__(self, transport: Transport, recorder: _Recorder, settings: Settings) -> None:
+        self.settings = settings
         self.transport = transport
         self.recorder = recorder
         self.queue: queue.Queue = queue.Queue()
@@ -126,7 +127,7 @@ class _Senders:
                         return
                     try:
                         if self.fatal is None:
-                            self._one(session, *item)
+                            self._one(session, item)
                     except BaseException as exc:  # noqa: BLE001 - reported by the main thread
                         self.fatal = self.fatal or exc
                     finally:
@@ -135,7 +136,11 @@ class _Senders:
             self.fatal = self.fatal or exc
             self._drain()
 
-    def _one(self, session, row: Due, message: Message) -> None:  # noqa: ANN001
+    def _one(self, session, row: Due) -> None:  # noqa: ANN001
+        # Rendering here, not in the main thread: a main thread busy rendering a whole chunk
+        # would hold the GIL and starve the I/O-bound senders and the recorder.
+        message = _message(self.settings, row)
+        row.secret = None  # the rendered message is the only copy now
         try:
             session.send(message)
             error = None
@@ -249,9 +254,8 @@ def dispatch_locked(
                 group = senders.get(row.canal)
                 if group is None:
                     transport = transports.get(row.canal) or for_canal(settings, row.canal)
-                    group = senders[row.canal] = _Senders(transport, recorder)
-                group.queue.put((row, _message(settings, row)))
-                row.secret = None  # the rendered message is the only copy now
+                    group = senders[row.canal] = _Senders(transport, recorder, settings)
+                group.queue.put(row)
             for group in senders.values():
                 group.queue.join()
             for group in senders.values():

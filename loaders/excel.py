@@ -42,5 +42,11 @@ def read_workbook(path: Path) -> list[RawSheet]:
         frame = frame.with_columns(
             [pl.col(c).cast(pl.String) for c in frame.columns]
         ).with_row_index("fila", offset=1)
-        sheets.append(RawSheet(archivo=path.name, hoja=name, frame=frame.with_columns(pl.col("fila").cast(pl.Int64))))
+        sheets.append(
+            RawSheet(
+                archivo=path.name,
+                hoja=name,
+                frame=frame.with_columns(pl.col("fila").cast(pl.Int64)),
+            )
+        )
     return sheets

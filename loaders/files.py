@@ -78,7 +78,8 @@ def read_upload(path: str | Path, *, max_bytes: int = 200 * 2**20) -> list[RawSh
             )
     elif not head.startswith(OLE2_MAGIC):
         raise CorruptFileError(
-            "el archivo no es un libro .xls válido (¿dañado o con otra extensión?)", archivo=str(path)
+            "el archivo no es un libro .xls válido (¿dañado o con otra extensión?)",
+            archivo=str(path),
         )
     from loaders.excel import read_workbook
 

@@ -187,7 +187,7 @@ def _escribir_particulares(conn: Connection, c: Cambios, now: datetime) -> None:
         )
 
 
-def _rps(scopes: set[Alcance] | dict[Alcance, str]) -> list[str]:
+def _rps(scopes: set[Alcance] | dict[Alcance, int]) -> list[str]:
     return sorted(s for s in scopes if s is not None)
 
 
@@ -324,7 +324,7 @@ def _escribir(
                 ids[folio],
                 None,
                 Estado.REGISTRADO,
-                origen=d.origen,
+                origen=c.origen(d.origen),
                 en=now,
                 detalle=f"folio={folio}",
             )
@@ -336,7 +336,7 @@ def _escribir(
                 a.id,
                 a.estado,
                 a.estado,
-                origen=next(iter(mas.values()), ORIGEN_SYNC),
+                origen=c.origen(next(iter(mas.values()))) if mas else ORIGEN_SYNC,
                 en=now,
                 detalle=f"alcances +{len(mas)} -{len(menos)}",
             )

@@ -25,8 +25,9 @@ Alcance = str | None  # rp, or None for the RFC scope
 class Deseado:
     """One medium as the upload wants it."""
 
-    alcances: dict[Alcance, str] = field(default_factory=dict)  # scope -> first origen
-    origen: str = ""
+    # Provenance as an index into the chunk's entries, formatted only when written (audit).
+    alcances: dict[Alcance, int] = field(default_factory=dict)  # scope -> first entry
+    origen: int = 0
 
 
 @dataclass
@@ -47,10 +48,16 @@ class Cambios:
     nombres_faltantes: list[tuple[str, str]]  # rfc, nombre (registry had none)
     rps_nuevos: list[tuple[str, str, str]]  # rp, rfc, origen
     nuevos: list[tuple[Clave, Deseado]]
-    actualizados: list[tuple[Clave, Activo, dict[Alcance, str], set[Alcance]]]  # +origen, -set
+    actualizados: list[tuple[Clave, Activo, dict[Alcance, int], set[Alcance]]]  # +entry, -set
     bajas: list[tuple[Clave, Activo]]
     sin_cambio: int
     rp_ajeno: int  # entries dropped: their RP belongs to another RFC (a race with the plan)
+    filas: list[Entrada] = field(default_factory=list)
+
+    def origen(self, i: int) -> str:
+        """The ``archivo:hoja:fila`` of entry ``i`` of the chunk."""
+        f = self.filas[i]
+        return origen_fila(f[5], f[6], f[7])
 
     @property
     def vacio(self) -> bool:
@@ -76,19 +83,19 @@ def calcular(conn: Connection, entradas: Iterable[Entrada], *, sync: bool) -> Ca
     deseados: dict[Clave, Deseado] = {}
     filas = list(entradas)
     for rfc, nombre, rp, _mec, _medio, archivo, hoja, fila in filas:
-        origen = origen_fila(archivo, hoja, fila)
-        primer_origen.setdefault(rfc, origen)
+        if rfc not in primer_origen:
+            primer_origen[rfc] = origen_fila(archivo, hoja, fila)
         if nombres.get(rfc) is None:
             nombres[rfc] = nombre
-        if rp is not None:
-            rp_dueno.setdefault(rp, (rfc, origen))
+        if rp is not None and rp not in rp_dueno:
+            rp_dueno[rp] = (rfc, origen_fila(archivo, hoja, fila))
 
     rfcs = sorted(nombres)
     registrados: dict[str, str | None] = {}
     for part in batches(rfcs):
         rows = conn.execute(
             select(particulares.c.rfc, particulares.c.nombre).where(particulares.c.rfc.in_(part))
-        )
+        ).all()
         registrados.update({r: n for r, n in rows})
     duenos: dict[str, str] = {}
     for part in batches(sorted(rp_dueno)):
@@ -96,19 +103,19 @@ def calcular(conn: Connection, entradas: Iterable[Entrada], *, sync: bool) -> Ca
             select(registros_patronales.c.rp, registros_patronales.c.rfc).where(
                 registros_patronales.c.rp.in_(part)
             )
-        )
+        ).all()
         duenos.update({rp: rfc for rp, rfc in rows})
 
     rp_ajeno = 0
-    for rfc, _nombre, rp, mecanismo, medio, archivo, hoja, fila in filas:
+    for i, (rfc, _nombre, rp, mecanismo, medio, _a, _h, _f) in enumerate(filas):
         if rp is not None and duenos.get(rp, rp_dueno[rp][0]) != rfc:
             rp_ajeno += 1
             continue
         d = deseados.get((rfc, mecanismo, medio))
         if d is None:
-            d = deseados[(rfc, mecanismo, medio)] = Deseado(origen=origen_fila(archivo, hoja, fila))
+            d = deseados[(rfc, mecanismo, medio)] = Deseado(origen=i)
         if rp not in d.alcances:
-            d.alcances[rp] = origen_fila(archivo, hoja, fila)
+            d.alcances[rp] = i
 
     activos = leer_activos(conn, rfcs)
 
@@ -141,6 +148,7 @@ def calcular(conn: Connection, entradas: Iterable[Entrada], *, sync: bool) -> Ca
         bajas=bajas,
         sin_cambio=sin_cambio,
         rp_ajeno=rp_ajeno,
+        filas=filas,
     )
 
 
@@ -153,17 +161,16 @@ def leer_activos(conn: Connection, rfcs: list[str]) -> dict[Clave, Activo]:
             select(
                 medios.c.id, medios.c.rfc, medios.c.mecanismo, medios.c.valor, medios.c.estado
             ).where(medios.c.rfc.in_(part), medios.c.estado.in_(ACTIVOS_SQL))
-        )
+        ).all()
         for mid, rfc, mecanismo, valor, estado in rows:
             a = Activo(id=mid, estado=estado)
             activos[(rfc, mecanismo, valor)] = a
             por_id[mid] = a
+        # By the scope's own rfc column (indexed), not a join: terminal media are skipped below.
         scopes = conn.execute(
-            select(alcances.c.medio_id, alcances.c.rp)
-            .join(medios, medios.c.id == alcances.c.medio_id)
-            .where(medios.c.rfc.in_(part), medios.c.estado.in_(ACTIVOS_SQL))
-        )
+            select(alcances.c.medio_id, alcances.c.rp).where(alcances.c.rfc.in_(part))
+        ).all()
         for mid, rp in scopes:
-            if mid in por_id:  # PostgreSQL: a medium may change between the two statements
+            if mid in por_id:
                 por_id[mid].alcances.add(rp)
     return activos

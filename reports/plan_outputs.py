@@ -15,7 +15,7 @@ CSV_COLUMNS = ["archivo", "hoja", "fila", "columna", "valor", "codigo", "mensaje
 
 
 def rejection_rows(result: PlanResult) -> pl.DataFrame:
-    """One row per rejected entry, pointing at the cell that failed (RFC, RP, mechanism or medium)."""
+    """One row per rejected entry, pointing at the failing cell (RFC, RP, mechanism or medium)."""
     rej = result.rejected
     on_rfc = pl.col("codigo") == "RFC_INVALIDO"
     on_rp = pl.col("codigo").is_in(["RP_INVALIDO", "RP_DIGITO", "RP_OTRO_RFC"])
@@ -59,8 +59,18 @@ def write_plan_outputs(result: PlanResult, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     parquet = io.BytesIO()
     result.accepted.select(
-        "orden", "archivo", "hoja", "fila", "columna", "rfc", "nombre", "rp", "mecanismo", "valor",
-        "medio", "duplicado",
+        "orden",
+        "archivo",
+        "hoja",
+        "fila",
+        "columna",
+        "rfc",
+        "nombre",
+        "rp",
+        "mecanismo",
+        "valor",
+        "medio",
+        "duplicado",
     ).write_parquet(parquet)
     files = {
         "rechazos.csv": _csv_bytes(rejection_rows(result)),

@@ -79,7 +79,9 @@ def extract_entries(sheet: RawSheet, layout: Layout) -> pl.DataFrame:
     rp_col, rp_head = _first(layout, "rp")
     mech_col, mech_head = _first(layout, "mecanismo")
     medio_col, medio_head = _first(layout, "medio")
-    used = {c for c in (rfc_col, name_col, rp_col, mech_col, medio_col) if c} | {c for c, _, _ in media}
+    used = {c for c in (rfc_col, name_col, rp_col, mech_col, medio_col) if c} | {
+        c for c, _, _ in media
+    }
     position = {c: i for i, c in enumerate(sheet.frame.columns)}
 
     def text(col: str | None) -> pl.Expr:
@@ -107,7 +109,9 @@ def extract_entries(sheet: RawSheet, layout: Layout) -> pl.DataFrame:
     ]
     if layout.long:
         # Value from the "Medio" column, else the first filled email/mobile column.
-        sources = [("medio_valor", medio_head)] + [(f"m{i}", h) for i, (_, h, _) in enumerate(media)]
+        sources = [("medio_valor", medio_head)] + [
+            (f"m{i}", h) for i, (_, h, _) in enumerate(media)
+        ]
         valor = pl.coalesce([pl.col(c) for c, _ in sources])
         columna = pl.coalesce(
             [pl.when(pl.col(c).is_not_null()).then(pl.lit(h)) for c, h in sources]
@@ -141,7 +145,9 @@ def extract_entries(sheet: RawSheet, layout: Layout) -> pl.DataFrame:
             )
         )
     media_cols = [f"m{i}" for i in range(len(media))]
-    no_media = pl.all_horizontal([pl.col(c).is_null() for c in media_cols]) if media_cols else pl.lit(True)
+    no_media = (
+        pl.all_horizontal([pl.col(c).is_null() for c in media_cols]) if media_cols else pl.lit(True)
+    )
     parts.append(
         base.filter(no_media).select(
             *common,
@@ -154,4 +160,5 @@ def extract_entries(sheet: RawSheet, layout: Layout) -> pl.DataFrame:
         )
     )
     out = pl.concat([p.select(list(ENTRY_SCHEMA)).cast(ENTRY_SCHEMA) for p in parts])
-    return out.sort(["fila", "posicion"])
+    # One integer key sorts several times faster than (fila, posicion); columns < 32768.
+    return out.sort(pl.col("fila") * 32768 + pl.col("posicion") + 1)

@@ -49,9 +49,7 @@ def rp_owners(candidates: pl.DataFrame, existing: Existing) -> pl.Series:
     )
     registry = existing.rp_owner.select("rp", pl.col("rfc").alias("dueno_registro"))
     owned = doubtful.join(first, on="rp", how="left").join(registry, on="rp", how="left")
-    return owned.filter(
-        pl.coalesce("dueno_registro", "dueno") != pl.col("rfc")
-    )["orden"]
+    return owned.filter(pl.coalesce("dueno_registro", "dueno") != pl.col("rfc"))["orden"]
 
 
 _SEP = "\x1f"  # unit separator: cannot occur in a normalized RFC, RP, mechanism or medium

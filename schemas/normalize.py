@@ -1,9 +1,9 @@
 """Vectorized normalizers: the same rules as the identifier modules, as polars expressions.
 
-Per-value Python calls cannot keep up with a million entries, so each rule runs as an expression and
-the libraries (stdnum, email-validator, phonenumbers) are called once per *distinct* value, domain or
-prefix, only where the expression alone cannot decide. ``tests/schemas`` checks that these agree with
-the identifier modules value by value.
+Per-value Python calls cannot keep up with a million entries, so each rule runs as an expression
+and the libraries (stdnum, email-validator, phonenumbers) are called once per *distinct* value, TLD
+or prefix, only where the expression alone cannot decide. ``tests/schemas`` checks that these agree
+with the identifier modules value by value.
 """
 
 from __future__ import annotations
@@ -31,12 +31,14 @@ def rfc_checks(values: pl.Series) -> pl.DataFrame:
     """For each distinct compact RFC: valid? check digit ok? (stdnum, once per distinct value)."""
     rows = [(value, *rfc_module.checks(value)) for value in values.drop_nulls().unique().to_list()]
     return pl.DataFrame(
-        rows, schema={"rfc": pl.String, "rfc_ok": pl.Boolean, "rfc_digito_ok": pl.Boolean}, orient="row"
+        rows,
+        schema={"rfc": pl.String, "rfc_ok": pl.Boolean, "rfc_digito_ok": pl.Boolean},
+        orient="row",
     )
 
 
 def rfc_flags(col: str, values: pl.Series) -> tuple[pl.Expr, pl.Expr]:
-    """Per row of ``col`` (compact RFCs): (valid, check digit ok), stdnum once per distinct value."""
+    """Per row of ``col`` (compact RFCs): (valid, check digit ok); stdnum once per distinct RFC."""
     checks = rfc_checks(values)
     ok = dict(zip(checks["rfc"], checks["rfc_ok"], strict=True))
     digit = dict(zip(checks["rfc"], checks["rfc_digito_ok"], strict=True))
@@ -171,14 +173,14 @@ def _email_ok(address: str) -> bool:
     return True
 
 
-def email_parts(col: str) -> list[pl.Expr]:
+def email_parts(col: str | pl.Expr) -> list[pl.Expr]:
     """Columns ``_rapido`` (decidable by the domain alone) and ``_tld`` for :func:`email_verdict`.
 
     A plain ASCII local part under a plain ASCII domain (LDH labels, no ``--``: no Punycode and no
     reserved R-LDH labels) leaves email-validator one domain check, the special-use list (``test``,
     ``local``, ``invalid``...), which the top-level label decides.
     """
-    value = pl.col(col)
+    value = pl.col(col) if isinstance(col, str) else col
     parts = value.str.split_exact("@", 1)
     local, domain = parts.struct.field("field_0"), parts.struct.field("field_1")
     fast = (
@@ -191,7 +193,7 @@ def email_parts(col: str) -> list[pl.Expr]:
     )
     for special in _special_use_multilabel():  # none today; if the list grows, go the slow way
         fast = fast & (domain != special) & ~domain.str.ends_with("." + special)
-    tld = domain.str.split(".").list.last()
+    tld = domain.str.extract(r"[a-z]+$", 0)  # for a fast domain, the letters after its last dot
     return [fast.fill_null(False).alias("_rapido"), tld.alias("_tld")]
 
 

@@ -73,9 +73,7 @@ def combine(files: Sequence[FileEntries]) -> pl.DataFrame:
     return pl.concat(frames).with_row_index("orden").with_columns(pl.col("orden").cast(pl.Int64))
 
 
-def summarize(
-    files: Sequence[FileEntries], entries: pl.DataFrame, warnings: pl.DataFrame
-) -> dict:
+def summarize(files: Sequence[FileEntries], entries: pl.DataFrame, warnings: pl.DataFrame) -> dict:
     accepted = entries.filter(pl.col("codigo").is_null())
 
     def counts(frame: pl.DataFrame) -> dict[str, int]:
@@ -109,18 +107,29 @@ def plan_entries(
     *,
     existing_loader: ExistingLoader | None = None,
     rp_digito_warning: bool = False,
+    check_model: bool = True,
 ) -> PlanResult:
-    """Validate the entries of already-read files (against the registry when a loader is given)."""
+    """Validate the entries of already-read files (against the registry when a loader is given).
+
+    The accepted entries are then checked against :class:`schemas.models.AcceptedEntries` (an
+    internal invariant: a failure raises InvariantError); ``check_model=False`` skips it.
+    """
     entries = combine(files)
     existing = None
     if existing_loader is not None:
         from schemas.normalize import rfc_compact, rp_compact
 
-        keys = entries.select(rfc_compact("rfc_valor").alias("rfc"), rp_compact("rp_valor").alias("rp"))
+        keys = entries.select(
+            rfc_compact("rfc_valor").alias("rfc"), rp_compact("rp_valor").alias("rp")
+        )
         existing = existing_loader(
             keys["rfc"].drop_nulls().unique().to_list(), keys["rp"].drop_nulls().unique().to_list()
         )
     validated = validate_entries(entries, existing, rp_digito_warning=rp_digito_warning)
+    if check_model:
+        from schemas.models import check_accepted
+
+        check_accepted(validated.entries.filter(pl.col("codigo").is_null()))
     warnings = validated.warnings.select(WARNING_COLUMNS)
     return PlanResult(
         files=[f.archivo for f in files],

@@ -1,7 +1,7 @@
 """Mexican mobile number (celular) for the Buzón IMSS.
 
-Since 2019 Mexico has one 10-digit national plan with no mobile/fixed distinction. Uploads carry every
-historical spelling: ``+52 1 55 1234 5678``, ``044 55 1234 5678``, ``(55) 1234-5678``, or
+Since 2019 Mexico has one 10-digit national plan with no mobile/fixed distinction. Uploads carry
+every historical spelling: ``+52 1 55 1234 5678``, ``044 55 1234 5678``, ``(55) 1234-5678``, or
 ``5512345678.0`` when Excel stored it as a number. :func:`compact` reduces them to 10 digits before
 ``phonenumbers`` (which rejects the legacy prefixes) is asked.
 

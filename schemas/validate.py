@@ -38,15 +38,22 @@ def validate_entries(
     """
     existing = existing or Existing()
     mecanismo = pl.col("mecanismo")
-    df = entries.lazy().with_columns(
-        nz.rfc_compact("rfc_valor").alias("rfc"),
-        nz.rp_compact("rp_valor").alias("rp"),
-        pl.when(mecanismo == "correo")
-        .then(nz.email_compact("valor"))
-        .when(mecanismo == "telefono")
-        .then(nz.phone_compact("valor"))
-        .alias("medio"),
-    ).with_columns(nz.email_parts("medio")).collect()
+    # Each normalizer sees only its own mechanism's values (nulls cost nothing): when/then
+    # would run both on every row.
+    df = (
+        entries.lazy()
+        .with_columns(
+            pl.when(mecanismo == "correo").then(pl.col("valor")).alias("_correo"),
+            pl.when(mecanismo == "telefono").then(pl.col("valor")).alias("_telefono"),
+        )
+        .with_columns(
+            nz.rfc_compact("rfc_valor").alias("rfc"),
+            nz.rp_compact("rp_valor").alias("rp"),
+            pl.coalesce(nz.email_compact("_correo"), nz.phone_compact("_telefono")).alias("medio"),
+            *nz.email_parts(nz.email_compact("_correo")),
+        )
+        .collect()
+    )
     tld_ok, slow_ok = nz.email_lookups(df.filter(mecanismo == "correo"), "medio")
     phones = df.filter((mecanismo == "telefono") & nz.phone_shape_ok("medio"))["medio"]
     rfc_ok, rfc_digito_ok = nz.rfc_flags("rfc", df["rfc"])
@@ -66,13 +73,19 @@ def validate_entries(
             rp_bad_digit.alias("rp_digito_malo"),
             _first_code(
                 [
-                    (pl.col("mecanismo_columna").is_not_null() & mecanismo.is_null(),
-                     "MECANISMO_INVALIDO"),
+                    (
+                        pl.col("mecanismo_columna").is_not_null() & mecanismo.is_null(),
+                        "MECANISMO_INVALIDO",
+                    ),
                     (pl.col("valor").is_null(), "SIN_MEDIO"),
-                    ((mecanismo == "correo") & ~nz.email_verdict("medio", tld_ok, slow_ok),
-                     "CORREO_INVALIDO"),
-                    ((mecanismo == "telefono") & ~nz.phone_ok("medio", phones),
-                     "TELEFONO_INVALIDO"),
+                    (
+                        (mecanismo == "correo") & ~nz.email_verdict("medio", tld_ok, slow_ok),
+                        "CORREO_INVALIDO",
+                    ),
+                    (
+                        (mecanismo == "telefono") & ~nz.phone_ok("medio", phones),
+                        "TELEFONO_INVALIDO",
+                    ),
                 ]
             ).alias("codigo_medio"),
         )
@@ -116,7 +129,9 @@ def validate_entries(
         ).alias("codigo")
     ).with_columns(
         (pl.col("codigo").is_null() & pl.col("orden").is_in(repeated.implode())).alias("duplicado"),
-        pl.col("codigo").replace_strict(RECHAZOS, default=None, return_dtype=pl.String).alias("mensaje"),
+        pl.col("codigo")
+        .replace_strict(RECHAZOS, default=None, return_dtype=pl.String)
+        .alias("mensaje"),
         pl.when(pl.col("rfc_ok")).then(pl.col("rfc")).alias("rfc"),
     )
     return Validated(entries=_tidy(df), warnings=_warnings(df, existing))
@@ -166,7 +181,12 @@ def _warnings(df: pl.DataFrame, existing: Existing) -> pl.DataFrame:
     valid_rfc = valid_rfc.filter(pl.col("rfc").is_not_null())
     first_per_rfc = valid_rfc.sort("orden").unique("rfc", keep="first", maintain_order=True)
     parts = [
-        _warning(first_per_rfc.filter(~pl.col("rfc_digito_ok").fill_null(True)), "RFC_DIGITO", "rfc_columna", "rfc_valor"),
+        _warning(
+            first_per_rfc.filter(~pl.col("rfc_digito_ok").fill_null(True)),
+            "RFC_DIGITO",
+            "rfc_columna",
+            "rfc_valor",
+        ),
         _warning(
             df.filter(pl.col("codigo").is_null() & pl.col("rp_digito_malo").fill_null(False)),
             "RP_DIGITO",
@@ -180,7 +200,10 @@ def _warnings(df: pl.DataFrame, existing: Existing) -> pl.DataFrame:
         "rfc", "mecanismo"
     )
     held = pl.concat(
-        [accepted_rfc_scope, existing.active.filter(pl.col("rp").is_null()).select("rfc", "mecanismo")]
+        [
+            accepted_rfc_scope,
+            existing.active.filter(pl.col("rp").is_null()).select("rfc", "mecanismo"),
+        ]
     )
     complete = (
         held.group_by("rfc")

@@ -51,8 +51,11 @@ def progress_printer(enabled: bool):  # noqa: ANN201
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(path_type=Path), help="Write rechazos.csv, advertencias.csv, "
-              "aceptados.parquet and resumen.json here.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Write rechazos.csv, advertencias.csv, aceptados.parquet and resumen.json here.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 def plan(files: tuple[Path, ...], out: Path | None, as_json: bool) -> None:
     """Validate uploads (xlsx, xlsm, xls, ods, csv, txt) without changing anything.

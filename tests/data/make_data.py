@@ -23,13 +23,31 @@ HEADER = ["R.F.C.", "Razón social", "Reg. patronal", "Correo 1", "Correo 2", "T
 # None is an empty cell; an empty list an empty row. The first mobile is numeric where the format
 # has numbers (Excel stores typed phone numbers that way).
 ROWS: list[list[object]] = [
-    ["EKU9003173C9", "Empresa Kumo Universal", None, "buzon@kumo.mx", "Direccion@@Kumo.mx",
-     5512345678],
-    ["EKU9003173C9", "Empresa Kumo Universal", "Y39-26552-10-4", "nomina@kumo.mx", None,
-     "+52 1 33 3615 0000"],
+    [
+        "EKU9003173C9",
+        "Empresa Kumo Universal",
+        None,
+        "buzon@kumo.mx",
+        "Direccion@@Kumo.mx",
+        5512345678,
+    ],
+    [
+        "EKU9003173C9",
+        "Empresa Kumo Universal",
+        "Y39-26552-10-4",
+        "nomina@kumo.mx",
+        None,
+        "+52 1 33 3615 0000",
+    ],
     [],
-    ["GODE561231GR8", "Eduardo González Díaz", None, "eduardo.gonzalez@gonzalez.mx", None,
-     "044 81 5555 1234"],
+    [
+        "GODE561231GR8",
+        "Eduardo González Díaz",
+        None,
+        "eduardo.gonzalez@gonzalez.mx",
+        None,
+        "044 81 5555 1234",
+    ],
     ["XAXX010101000", "Público en general", None, "ventas@publico.mx", None, None],
 ]
 # The same sheet as Excel shows it: title, empty row, header, the rows.
@@ -88,15 +106,20 @@ def _ods_cell(value: object) -> str:
     if value is None:
         return "<table:table-cell/>"
     if isinstance(value, int | float):
-        return (f'<table:table-cell office:value-type="float" office:value="{value}">'
-                f"<text:p>{value}</text:p></table:table-cell>")
-    return (f'<table:table-cell office:value-type="string"><text:p>{escape(str(value))}</text:p>'
-            "</table:table-cell>")
+        return (
+            f'<table:table-cell office:value-type="float" office:value="{value}">'
+            f"<text:p>{value}</text:p></table:table-cell>"
+        )
+    return (
+        f'<table:table-cell office:value-type="string"><text:p>{escape(str(value))}</text:p>'
+        "</table:table-cell>"
+    )
 
 
 def _ods_table(name: str, rows: list[list[object]]) -> str:
     body = "".join(
-        "<table:table-row>" + ("".join(_ods_cell(v) for v in row) or "<table:table-cell/>")
+        "<table:table-row>"
+        + ("".join(_ods_cell(v) for v in row) or "<table:table-cell/>")
         + "</table:table-row>"
         for row in rows
     )
@@ -128,8 +151,11 @@ def write_ods(path: Path) -> None:
     )
     with zipfile.ZipFile(path, "w") as zf:
         # The mimetype entry comes first and uncompressed (ODF packaging rule).
-        zf.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet",
-                    compress_type=zipfile.ZIP_STORED)
+        zf.writestr(
+            "mimetype",
+            "application/vnd.oasis.opendocument.spreadsheet",
+            compress_type=zipfile.ZIP_STORED,
+        )
         zf.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
         zf.writestr("META-INF/manifest.xml", manifest, compress_type=zipfile.ZIP_DEFLATED)
 
@@ -150,8 +176,9 @@ def write_formats(folder: Path = FORMATS) -> list[Path]:
     write_xls(folder / "contactos.xls")
     write_ods(folder / "contactos.ods")
     write_csv(folder / "contactos_utf8_coma.csv", delimiter=",", encoding="utf-8")
-    write_csv(folder / "contactos_utf8bom_puntoycoma.csv", delimiter=";", encoding="utf-8",
-              bom=True)
+    write_csv(
+        folder / "contactos_utf8bom_puntoycoma.csv", delimiter=";", encoding="utf-8", bom=True
+    )
     write_csv(folder / "contactos_cp1252_tab.csv", delimiter="\t", encoding="cp1252")
     write_csv(folder / "contactos_cp1252_puntoycoma.csv", delimiter=";", encoding="cp1252")
     write_csv(folder / "contactos_utf8_tab.txt", delimiter="\t", encoding="utf-8")

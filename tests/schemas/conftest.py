@@ -10,6 +10,7 @@ from plan_helpers import PlanOf, Rows, write_csv, write_xlsx
 from schemas.limits import Existing
 from schemas.plan import PlanResult, load_file, plan_entries
 
+
 @pytest.fixture
 def plan_of(tmp_path: Path) -> PlanOf:
     """``plan_of(rows)`` (one CSV), ``plan_of({'Hoja': rows, ...})`` (one xlsx) or

@@ -11,18 +11,40 @@ from schemas.headers import normalize, role
 @pytest.mark.parametrize(
     ("header", "expected"),
     [
-        ("RFC", "rfc"), ("R.F.C.", "rfc"), (" r f c ", "rfc"),
-        ("Razón social", "nombre"), ("NOMBRE", "nombre"), ("Nombre o razón social", "nombre"),
+        ("RFC", "rfc"),
+        ("R.F.C.", "rfc"),
+        (" r f c ", "rfc"),
+        ("Razón social", "nombre"),
+        ("NOMBRE", "nombre"),
+        ("Nombre o razón social", "nombre"),
         ("Denominación o Razón Social", "nombre"),
-        ("Registro patronal", "rp"), ("Reg. patronal", "rp"), ("NRP", "rp"), ("RP", "rp"),
-        ("Correo", "correo"), ("Correo electrónico", "correo"), ("Email", "correo"),
-        ("E-mail", "correo"), ("e_mail", "correo"), ("Correo 1", "correo"), ("Correo 12", "correo"),
-        ("Correo electrónico 3", "correo"), ("Email2", "correo"),
-        ("Celular", "telefono"), ("Teléfono celular", "telefono"), ("TELEFONO MOVIL", "telefono"),
-        ("Móvil", "telefono"), ("Teléfono", "telefono"), ("Celular 2", "telefono"),
-        ("Mecanismo", "mecanismo"), ("Mecanismo de comunicación", "mecanismo"),
-        ("Medio", "medio"), ("Medio de contacto", "medio"),
-        ("Notas", None), ("", None), (None, None), ("RFC del representante", None),
+        ("Registro patronal", "rp"),
+        ("Reg. patronal", "rp"),
+        ("NRP", "rp"),
+        ("RP", "rp"),
+        ("Correo", "correo"),
+        ("Correo electrónico", "correo"),
+        ("Email", "correo"),
+        ("E-mail", "correo"),
+        ("e_mail", "correo"),
+        ("Correo 1", "correo"),
+        ("Correo 12", "correo"),
+        ("Correo electrónico 3", "correo"),
+        ("Email2", "correo"),
+        ("Celular", "telefono"),
+        ("Teléfono celular", "telefono"),
+        ("TELEFONO MOVIL", "telefono"),
+        ("Móvil", "telefono"),
+        ("Teléfono", "telefono"),
+        ("Celular 2", "telefono"),
+        ("Mecanismo", "mecanismo"),
+        ("Mecanismo de comunicación", "mecanismo"),
+        ("Medio", "medio"),
+        ("Medio de contacto", "medio"),
+        ("Notas", None),
+        ("", None),
+        (None, None),
+        ("RFC del representante", None),
     ],
 )
 def test_header_synonyms(header: str | None, expected: str | None) -> None:
@@ -35,8 +57,13 @@ def test_normalize_strips_case_accents_and_punctuation() -> None:
 
 
 def test_title_rows_above_the_header(plan_of: PlanOf) -> None:
-    rows = [["Carga de medios"], ["Empresa Kumo", "", "al 06/08/2024"], [],
-            ["R.F.C.", "Correo electrónico"], [KUMO, "a@kumo.mx"]]
+    rows = [
+        ["Carga de medios"],
+        ["Empresa Kumo", "", "al 06/08/2024"],
+        [],
+        ["R.F.C.", "Correo electrónico"],
+        [KUMO, "a@kumo.mx"],
+    ]
     result = plan_of({"Hoja1": rows})
     assert result.entries["fila"].to_list() == [5]
     assert result.summary["sheets_skipped"] == []
@@ -51,15 +78,28 @@ def test_header_must_be_within_ten_rows(plan_of: PlanOf) -> None:
 
 
 def test_sheets_without_header_are_reported(plan_of: PlanOf) -> None:
-    result = plan_of({"Instrucciones": [["Llena la hoja Medios"]], "Medios": [["RFC", "Correo"],
-                     [KUMO, "a@kumo.mx"]], "Vacía": []})
+    result = plan_of(
+        {
+            "Instrucciones": [["Llena la hoja Medios"]],
+            "Medios": [["RFC", "Correo"], [KUMO, "a@kumo.mx"]],
+            "Vacía": [],
+        }
+    )
     skipped = [s["hoja"] for s in result.summary["sheets_skipped"]]
     assert skipped == ["Instrucciones", "Vacía"]
 
 
 def test_empty_rows_are_ignored_and_keep_row_numbers(plan_of: PlanOf) -> None:
-    rows = [[], [], ["RFC", "Correo", "Notas"], [], [KUMO, "a@kumo.mx"], ["", "", "solo una nota"],
-            [None, None], [KUMO, "b@kumo.mx"]]
+    rows = [
+        [],
+        [],
+        ["RFC", "Correo", "Notas"],
+        [],
+        [KUMO, "a@kumo.mx"],
+        ["", "", "solo una nota"],
+        [None, None],
+        [KUMO, "b@kumo.mx"],
+    ]
     result = plan_of({"Medios": rows})
     assert result.entries["fila"].to_list() == [5, 8]
     assert result.summary["entries"] == 2
@@ -75,19 +115,27 @@ def test_wide_layout_one_entry_per_filled_cell(plan_of: PlanOf) -> None:
     header = ["RFC", "Registro patronal", "Correo 1", "Correo 2", "Correo 3", "Celular", "Notas"]
     result = plan_of([header, [KUMO, RP1, "a@kumo.mx", "", "c@kumo.mx", CEL1, "x"]])
     assert result.entries.select("columna", "mecanismo", "medio").rows() == [
-        ("Correo 1", "correo", "a@kumo.mx"), ("Correo 3", "correo", "c@kumo.mx"),
+        ("Correo 1", "correo", "a@kumo.mx"),
+        ("Correo 3", "correo", "c@kumo.mx"),
         ("Celular", "telefono", CEL1),
     ]
 
 
 def test_long_layout_one_entry_per_row(plan_of: PlanOf) -> None:
     header = ["RFC", "NRP", "Mecanismo de comunicación", "Medio de contacto"]
-    rows = [header, [KUMO, RP1, "Correo electrónico", "A@Kumo.mx"], [KUMO, "", "e-mail", "b@kumo.mx"],
-            [KUMO, "", "celular", CEL1], [KUMO, "", "Teléfono Celular", CEL1]]
+    rows = [
+        header,
+        [KUMO, RP1, "Correo electrónico", "A@Kumo.mx"],
+        [KUMO, "", "e-mail", "b@kumo.mx"],
+        [KUMO, "", "celular", CEL1],
+        [KUMO, "", "Teléfono Celular", CEL1],
+    ]
     result = plan_of(rows)
     assert result.entries.select("fila", "mecanismo", "rp", "medio").rows() == [
-        (2, "correo", RP1, "a@kumo.mx"), (3, "correo", None, "b@kumo.mx"),
-        (4, "telefono", None, CEL1), (5, "telefono", None, CEL1),
+        (2, "correo", RP1, "a@kumo.mx"),
+        (3, "correo", None, "b@kumo.mx"),
+        (4, "telefono", None, CEL1),
+        (5, "telefono", None, CEL1),
     ]
     assert codes(result) == [None] * 4
     assert result.entries["columna"].to_list() == ["Medio de contacto"] * 4

@@ -55,8 +55,14 @@ def test_rfc_check_digit_is_only_reported() -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ["Y3926552104", "Y39-26552-10-4", "y39 26552 10 4", "Y39.26552.10.4", "B1212338102",
-     "B12_12338_10_2"],
+    [
+        "Y3926552104",
+        "Y39-26552-10-4",
+        "y39 26552 10 4",
+        "Y39.26552.10.4",
+        "B1212338102",
+        "B12_12338_10_2",
+    ],
 )
 def test_rp_valid_spellings(raw: str) -> None:
     assert registro_patronal.is_valid(raw)
@@ -154,8 +160,18 @@ def test_email_compact_is_case_insensitive(raw: str, compact: str) -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ["nomina@@kumo.mx", "nomina.kumo.mx", "a..b@kumo.mx", ".a@kumo.mx", "a@kumo", "a@localhost",
-     "a@dominio.invalid", "a@ku mo.mx", "", "@kumo.mx"],
+    [
+        "nomina@@kumo.mx",
+        "nomina.kumo.mx",
+        "a..b@kumo.mx",
+        ".a@kumo.mx",
+        "a@kumo",
+        "a@localhost",
+        "a@dominio.invalid",
+        "a@ku mo.mx",
+        "",
+        "@kumo.mx",
+    ],
 )
 def test_email_rejections(raw: str) -> None:
     with pytest.raises(InvalidFormat):

@@ -60,8 +60,12 @@ def test_sin_medio_keeps_a_row_without_contacts(plan_of: PlanOf) -> None:
 
 def test_rp_of_another_rfc_belongs_to_the_first(plan_of: PlanOf) -> None:
     result = plan_of(
-        [WIDE, [KUMO, "Kumo", RP1, "a@kumo.mx", "", ""], [GODE, "Gode", RP1, "b@gode.mx", "", ""],
-         [KUMO, "Kumo", RP1, "c@kumo.mx", "", ""]]
+        [
+            WIDE,
+            [KUMO, "Kumo", RP1, "a@kumo.mx", "", ""],
+            [GODE, "Gode", RP1, "b@gode.mx", "", ""],
+            [KUMO, "Kumo", RP1, "c@kumo.mx", "", ""],
+        ]
     )
     assert codes(result) == [None, "RP_OTRO_RFC", None]
 
@@ -78,9 +82,13 @@ def test_rp_owned_by_the_registry(plan_of: PlanOf) -> None:
 
 def test_mecanismo_invalido_in_long_layout(plan_of: PlanOf) -> None:
     result = plan_of(
-        [LONG, [KUMO, "Kumo", "", "Fax", "55 1234 5678"], [KUMO, "Kumo", "", "", "a@kumo.mx"],
-         [KUMO, "Kumo", "", "Correo electrónico", "a@kumo.mx"],
-         [KUMO, "Kumo", "", "TELÉFONO MÓVIL", CEL1]]
+        [
+            LONG,
+            [KUMO, "Kumo", "", "Fax", "55 1234 5678"],
+            [KUMO, "Kumo", "", "", "a@kumo.mx"],
+            [KUMO, "Kumo", "", "Correo electrónico", "a@kumo.mx"],
+            [KUMO, "Kumo", "", "TELÉFONO MÓVIL", CEL1],
+        ]
     )
     assert codes(result) == ["MECANISMO_INVALIDO", "MECANISMO_INVALIDO", None, None]
 
@@ -89,16 +97,22 @@ def test_emails_beyond_five_per_scope(plan_of: PlanOf) -> None:
     header = ["RFC", "Registro patronal", *[f"Correo {i}" for i in range(1, 8)]]
     mails = [f"m{i}@kumo.mx" for i in range(1, 8)]
     result = plan_of([header, [KUMO, "", *mails], [KUMO, RP1, *mails]])
-    assert codes(result) == [None] * 5 + ["CORREOS_EXCEDIDOS"] * 2 + [None] * 5 + [
-        "CORREOS_EXCEDIDOS"
-    ] * 2
+    assert (
+        codes(result)
+        == [None] * 5 + ["CORREOS_EXCEDIDOS"] * 2 + [None] * 5 + ["CORREOS_EXCEDIDOS"] * 2
+    )
     assert result.rejected["mensaje"].unique().to_list() == [RECHAZOS["CORREOS_EXCEDIDOS"]]
 
 
 def test_second_mobile_per_scope(plan_of: PlanOf) -> None:
     result = plan_of(
-        [WIDE, [KUMO, "Kumo", "", "a@kumo.mx", "", CEL1], [KUMO, "Kumo", "", "", "", CEL2],
-         [KUMO, "Kumo", "", "", "", f"044 {CEL1}"], [KUMO, "Kumo", RP1, "", "", CEL2]]
+        [
+            WIDE,
+            [KUMO, "Kumo", "", "a@kumo.mx", "", CEL1],
+            [KUMO, "Kumo", "", "", "", CEL2],
+            [KUMO, "Kumo", "", "", "", f"044 {CEL1}"],
+            [KUMO, "Kumo", RP1, "", "", CEL2],
+        ]
     )
     # The same mobile again is a duplicate, a different one is excess; an RP is its own scope.
     assert codes(result) == [None, None, "TELEFONO_EXCEDIDO", None, None]
@@ -128,8 +142,15 @@ def test_first_failing_rule_wins(plan_of: PlanOf, row: list[str], code: str) -> 
 
 def test_rule_order_is_the_documented_one() -> None:
     assert ORDEN == [
-        "RFC_INVALIDO", "RP_INVALIDO", "RP_DIGITO", "RP_OTRO_RFC", "MECANISMO_INVALIDO",
-        "SIN_MEDIO", "CORREO_INVALIDO", "TELEFONO_INVALIDO", "CORREOS_EXCEDIDOS",
+        "RFC_INVALIDO",
+        "RP_INVALIDO",
+        "RP_DIGITO",
+        "RP_OTRO_RFC",
+        "MECANISMO_INVALIDO",
+        "SIN_MEDIO",
+        "CORREO_INVALIDO",
+        "TELEFONO_INVALIDO",
+        "CORREOS_EXCEDIDOS",
         "TELEFONO_EXCEDIDO",
     ]
 
@@ -141,7 +162,8 @@ def test_rp_digito_can_be_a_warning(plan_of: PlanOf) -> None:
     assert codes(relaxed) == [None]
     assert relaxed.entries["rp"].to_list() == ["Y3926552105"]
     assert ("RP_DIGITO", "Y39-26552-10-5", "Registro patronal") in [
-        (c, v, col) for c, v, col in relaxed.warnings.select("codigo", "valor", "columna").iter_rows()
+        (c, v, col)
+        for c, v, col in relaxed.warnings.select("codigo", "valor", "columna").iter_rows()
     ]
 
 
@@ -159,9 +181,12 @@ def test_rp_digito_downgrade_through_settings(tmp_path, monkeypatch) -> None:  #
 
 def test_rfc_digito_is_warned_once_per_rfc(plan_of: PlanOf) -> None:
     result = plan_of(
-        [WIDE, [BAJIO, "Bajío", "", "a@bajio.mx", "", CEL1], [BAJIO, "Bajío", RP2, "b@bajio.mx", "",
-                                                           ""],
-         ["abc-680524-p76", "Bajío", "", "c@bajio.mx", "", ""]]
+        [
+            WIDE,
+            [BAJIO, "Bajío", "", "a@bajio.mx", "", CEL1],
+            [BAJIO, "Bajío", RP2, "b@bajio.mx", "", ""],
+            ["abc-680524-p76", "Bajío", "", "c@bajio.mx", "", ""],
+        ]
     )
     assert codes(result) == [None] * 4
     assert warning_list(result) == [(2, "RFC_DIGITO")]
@@ -170,8 +195,11 @@ def test_rfc_digito_is_warned_once_per_rfc(plan_of: PlanOf) -> None:
 
 def test_duplicado_after_normalization(plan_of: PlanOf) -> None:
     result = plan_of(
-        [WIDE, [KUMO, "Kumo", "", "a@kumo.mx", " A@KUMO.MX ", CEL1],
-         [KUMO, "Kumo", "", "mailto:a@kumo.mx", "", f"{CEL1}.0"]]
+        [
+            WIDE,
+            [KUMO, "Kumo", "", "a@kumo.mx", " A@KUMO.MX ", CEL1],
+            [KUMO, "Kumo", "", "mailto:a@kumo.mx", "", f"{CEL1}.0"],
+        ]
     )
     assert codes(result) == [None] * 5
     assert result.entries["duplicado"].to_list() == [False, True, False, True, True]
@@ -183,8 +211,13 @@ def test_duplicado_after_normalization(plan_of: PlanOf) -> None:
 
 def test_rfc_incompleto_once_per_rfc(plan_of: PlanOf) -> None:
     result = plan_of(
-        [WIDE, [KUMO, "Kumo", "", "a@kumo.mx", "", ""], [KUMO, "Kumo", RP1, "b@kumo.mx", "", CEL1],
-         [GODE, "Gode", "", "", "", CEL2], [BAJIO, "Bajío", "", "a@bajio.mx", "", CEL1]]
+        [
+            WIDE,
+            [KUMO, "Kumo", "", "a@kumo.mx", "", ""],
+            [KUMO, "Kumo", RP1, "b@kumo.mx", "", CEL1],
+            [GODE, "Gode", "", "", "", CEL2],
+            [BAJIO, "Bajío", "", "a@bajio.mx", "", CEL1],
+        ]
     )
     warnings = warning_list(result)
     assert (2, "RFC_INCOMPLETO") in warnings  # RP media do not complete the RFC scope
@@ -201,15 +234,21 @@ def test_rfc_incompleto_counts_the_registry(plan_of: PlanOf) -> None:
         {"rfc": [KUMO], "rp": [None], "mecanismo": ["telefono"], "medio": [CEL1]},
         schema={"rfc": pl.String, "rp": pl.String, "mecanismo": pl.String, "medio": pl.String},
     )
-    result = plan_of([WIDE, [KUMO, "Kumo", "", "a@kumo.mx", "", ""]], existing=Existing(active=active))
+    result = plan_of(
+        [WIDE, [KUMO, "Kumo", "", "a@kumo.mx", "", ""]], existing=Existing(active=active)
+    )
     assert warning_list(result) == []
 
 
 def test_summary_counts(plan_of: PlanOf) -> None:
     result = plan_of(
-        [WIDE, [KUMO, "Kumo", "", "a@kumo.mx", "b@kumo.mx", CEL1],
-         [KUMO, "Kumo", RP1, "a@kumo.mx", "", CEL1], [KUMO, "Kumo", RP2, "a@kumo.mx", "", ""],
-         ["XAXX010101000", "Público", "", "p@x.mx", "", ""]]
+        [
+            WIDE,
+            [KUMO, "Kumo", "", "a@kumo.mx", "b@kumo.mx", CEL1],
+            [KUMO, "Kumo", RP1, "a@kumo.mx", "", CEL1],
+            [KUMO, "Kumo", RP2, "a@kumo.mx", "", ""],
+            ["XAXX010101000", "Público", "", "p@x.mx", "", ""],
+        ]
     )
     s = result.summary
     assert (s["entries"], s["accepted"], s["rejected"]) == (7, 6, 1)
