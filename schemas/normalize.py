@@ -9,12 +9,15 @@ with the identifier modules value by value.
 from __future__ import annotations
 
 import string
+from typing import TypeVar
 
 import email_validator
 import phonenumbers
 import polars as pl
 
 from schemas import rfc as rfc_module
+
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
 _LETTER_VALUE = {ch: str(i + 10) for i, ch in enumerate(string.ascii_uppercase)}
 
@@ -173,16 +176,19 @@ def _email_ok(address: str) -> bool:
     return True
 
 
-def email_parts(col: str | pl.Expr) -> list[pl.Expr]:
-    """Columns ``_rapido`` (decidable by the domain alone) and ``_tld`` for :func:`email_verdict`.
+def with_email_parts(frame: FrameT, col: str) -> FrameT:
+    """Add ``_rapido`` (decidable by the domain alone) and ``_tld`` for :func:`email_verdict`.
 
     A plain ASCII local part under a plain ASCII domain (LDH labels, no ``--``: no Punycode and no
     reserved R-LDH labels) leaves email-validator one domain check, the special-use list (``test``,
-    ``local``, ``invalid``...), which the top-level label decides.
+    ``local``, ``invalid``...), which the top-level label decides. Two steps, so that the split is
+    computed once (a sub-expression used twice is evaluated twice).
     """
-    value = pl.col(col) if isinstance(col, str) else col
-    parts = value.str.split_exact("@", 1)
-    local, domain = parts.struct.field("field_0"), parts.struct.field("field_1")
+    value = pl.col(col)
+    frame = frame.with_columns(
+        value.str.split_exact("@", 1).struct.rename_fields(["_local", "_dominio"]).alias("_partes")
+    ).unnest("_partes")
+    local, domain = pl.col("_local"), pl.col("_dominio")
     fast = (
         (value.str.count_matches("@", literal=True) == 1)
         & (value.str.len_bytes() <= 254)
@@ -193,14 +199,17 @@ def email_parts(col: str | pl.Expr) -> list[pl.Expr]:
     )
     for special in _special_use_multilabel():  # none today; if the list grows, go the slow way
         fast = fast & (domain != special) & ~domain.str.ends_with("." + special)
-    tld = domain.str.extract(r"[a-z]+$", 0)  # for a fast domain, the letters after its last dot
-    return [fast.fill_null(False).alias("_rapido"), tld.alias("_tld")]
+    # For a fast domain, the letters after its last dot.
+    tld = domain.str.extract(r"[a-z]+$", 0)
+    return frame.with_columns(fast.fill_null(False).alias("_rapido"), tld.alias("_tld")).drop(
+        "_local", "_dominio"
+    )
 
 
 def email_lookups(frame: pl.DataFrame, col: str) -> tuple[dict[str, bool], dict[str, bool]]:
     """email-validator asked once per TLD (with a real domain of it) and once per other address.
 
-    ``frame`` holds the addresses to judge in ``col`` with the :func:`email_parts` columns.
+    ``frame`` holds the addresses to judge in ``col`` with the :func:`with_email_parts` columns.
     """
     fast = frame.filter(pl.col("_rapido"))
     samples = fast.group_by("_tld").agg(pl.col(col).first())
@@ -210,7 +219,7 @@ def email_lookups(frame: pl.DataFrame, col: str) -> tuple[dict[str, bool], dict[
 
 
 def email_verdict(col: str, tld_ok: dict[str, bool], slow_ok: dict[str, bool]) -> pl.Expr:
-    """Per row: email-validator's verdict, from the :func:`email_parts` columns and the lookups."""
+    """Per row: email-validator's verdict, from the :func:`with_email_parts` columns and the lookups."""
     by_tld = pl.col("_tld").replace_strict(tld_ok, default=False, return_dtype=pl.Boolean)
     by_value = pl.col(col).replace_strict(slow_ok, default=False, return_dtype=pl.Boolean)
     return pl.when(pl.col("_rapido")).then(by_tld).otherwise(by_value).fill_null(False)
@@ -218,6 +227,6 @@ def email_verdict(col: str, tld_ok: dict[str, bool], slow_ok: dict[str, bool]) -
 
 def email_ok(values: pl.Series) -> pl.DataFrame:
     """email-validator's verdict for each distinct compact address: {medio, correo_ok}."""
-    frame = pl.DataFrame({"medio": values.drop_nulls().unique()}).with_columns(email_parts("medio"))
+    frame = with_email_parts(pl.DataFrame({"medio": values.drop_nulls().unique()}), "medio")
     tld_ok, slow_ok = email_lookups(frame, "medio")
     return frame.select("medio", email_verdict("medio", tld_ok, slow_ok).alias("correo_ok"))

@@ -49,28 +49,30 @@ def validate_entries(
         .with_columns(
             nz.rfc_compact("rfc_valor").alias("rfc"),
             nz.rp_compact("rp_valor").alias("rp"),
-            pl.coalesce(nz.email_compact("_correo"), nz.phone_compact("_telefono")).alias("medio"),
-            *nz.email_parts(nz.email_compact("_correo")),
+            nz.email_compact("_correo").alias("_correo"),
+            nz.phone_compact("_telefono").alias("_telefono"),
         )
-        .collect()
+        # Separate steps: an expression reused inside another one is evaluated once per use.
+        .with_columns(pl.coalesce("_correo", "_telefono").alias("medio"))
     )
+    df = nz.with_email_parts(df, "_correo").collect()
     tld_ok, slow_ok = nz.email_lookups(df.filter(mecanismo == "correo"), "medio")
     phones = df.filter((mecanismo == "telefono") & nz.phone_shape_ok("medio"))["medio"]
     rfc_ok, rfc_digito_ok = nz.rfc_flags("rfc", df["rfc"])
     rp = pl.col("rp")
-    rp_bad_digit = rp.is_not_null() & ~nz.rp_check_digit_ok("rp")
-    per_value = [
-        (~pl.col("rfc_ok"), "RFC_INVALIDO"),
-        (rp.is_not_null() & ~nz.rp_format_ok("rp"), "RP_INVALIDO"),
-    ]
+    per_value = [(~pl.col("rfc_ok"), "RFC_INVALIDO"), (pl.col("_rp_forma"), "RP_INVALIDO")]
     if not rp_digito_warning:
-        per_value.append((rp_bad_digit, "RP_DIGITO"))
+        per_value.append((pl.col("_rp_digito"), "RP_DIGITO"))
     df = (
         df.lazy()
-        .with_columns(rfc_ok.alias("rfc_ok"), rfc_digito_ok.alias("rfc_digito_ok"))
+        .with_columns(
+            rfc_ok.alias("rfc_ok"),
+            rfc_digito_ok.alias("rfc_digito_ok"),
+            (rp.is_not_null() & ~nz.rp_format_ok("rp")).alias("_rp_forma"),
+            (rp.is_not_null() & ~nz.rp_check_digit_ok("rp")).alias("_rp_digito"),
+        )
         .with_columns(
             _first_code(per_value).alias("codigo_rfc_rp"),
-            rp_bad_digit.alias("rp_digito_malo"),
             _first_code(
                 [
                     (
@@ -90,7 +92,7 @@ def validate_entries(
             ).alias("codigo_medio"),
         )
         .with_columns(
-            (pl.col("codigo_rfc_rp").is_null() & pl.col("rp_digito_malo")).alias("rp_digito_malo")
+            (pl.col("codigo_rfc_rp").is_null() & pl.col("_rp_digito")).alias("rp_digito_malo")
         )
         .collect()
     )

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from registry_helpers import frame, rp_valido
+from registry_helpers import frame, rp_valido, verifica
 from sqlalchemy import Engine, func, select
 
 from buzon.settings import Settings
@@ -129,3 +129,6 @@ def test_kill_mid_apply_then_rerun_equals_one_clean_run(
     apply_entries(get_engine(limpio), limpio, data, sello=sello)
     assert _estado(get_engine(limpio)) == tras_crash
     assert len(tras_crash["media"]) == 240 and tras_crash["folios"] == 240
+    with get_engine(limpio).connect() as conn:
+        sellados = conn.execute(select(acuses.c.cadena_original, acuses.c.sello)).all()
+    assert len(sellados) == 240 and all(verifica(sello, c, s) for c, s in sellados)
