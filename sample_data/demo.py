@@ -8,10 +8,12 @@ a fresh ``BUZON_HOME`` (``.buzon/demo``: SQLite, file-spool transports, generate
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +39,7 @@ def main() -> None:
     shutil.rmtree(OUT, ignore_errors=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("BUZON_")}
     env["BUZON_HOME"] = str(HOME)
+    keystore = HOME / "efirmas-demo"
 
     step("1. Validar la carga sin cambiar nada (plan)")
     buzon("plan", str(SAMPLE), "--out", str(OUT / "plan"), env=env)
@@ -44,12 +47,37 @@ def main() -> None:
 
     step("2. Registrar los medios: folios, acuses sellados y mensajes en cola (apply)")
     buzon("apply", str(SAMPLE), env=env)
-    buzon("apply", str(SAMPLE), env=env)  # idempotent: registers nothing the second time
+    print("   ... y otra vez: no registra nada dos veces")
+    buzon("apply", str(SAMPLE), "--json", env=env)
 
-    step("3. Estado por RFC")
-    buzon("status", env=env)
-    buzon("acuses", "--out", str(OUT / "acuses"), env=env)
-    print(f"\nListo. Estado en {HOME}, archivos en {OUT}.")
+    step("3. Enviar las verificaciones al spool (correos .eml y SMS en sms.jsonl)")
+    buzon("send", env=env)
+    print(f"   mensajes en {HOME / 'spool'}")
+
+    step("4. Algunos destinatarios confirman su enlace y teclean su código (uno se equivoca)")
+    from buzon.settings import Settings
+    from callbacks.simulate import simular
+
+    os.environ["BUZON_HOME"] = str(HOME)  # simular() runs in this process
+    resultado = simular(Settings(home=HOME), correos=4, celulares=3)
+    print(json.dumps(resultado, ensure_ascii=False, indent=2))
+    buzon("send", env=env)  # the confirmation messages ("validación exitosa")
+
+    step("5. Pasan 72 horas (BUZON_NOW simulado): conciliar vence lo no validado")
+    later = dict(env, BUZON_NOW=(datetime.now(UTC) + timedelta(hours=73)).isoformat())
+    buzon("reconcile", env=later)
+
+    step("6. Firmar los Términos y Condiciones con e.firma (FIEL de DEMO, NO emitidas por el SAT)")
+    from sample_data.make_sample import CLIENTS
+    from signers.demo import write_keystore
+
+    write_keystore(keystore, {rfc: name for rfc, name, _, _ in CLIENTS}, datetime.now(UTC))
+    buzon("activate", "--keystore", str(keystore), env=later)
+
+    step("7. Estado final y acuses verificables con openssl")
+    buzon("status", env=later)
+    buzon("acuses", "--out", str(OUT / "acuses"), env=later)
+    print(f"\nListo. Estado en {HOME}, acuses y reportes en {OUT}.")
 
 
 if __name__ == "__main__":

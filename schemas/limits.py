@@ -87,21 +87,34 @@ def scope_ranks(candidates: pl.DataFrame, existing: Existing) -> pl.DataFrame:
             "registrado"
         ),
     )
-    held_counts = held.group_by("scope").agg(pl.len().cast(pl.Int64).alias("en_registro"))
+    # Finding the crowded scopes groups by a 64-bit hash of the scope: much cheaper than strings,
+    # and a collision only merges counts, so it can flag a scope that is not crowded (ranked
+    # exactly below, on the real key) but never miss one that is.
+    bucket = pl.col("scope").hash(seed=7).alias("_cubo")
+    # A merged bucket may mix mechanisms: it is judged by the stricter limit (mobiles: 1).
+    limit = pl.col("mecanismo").replace_strict(_LIMITS, default=0, return_dtype=pl.Int64)
+    held_counts = held.group_by(bucket).agg(pl.len().cast(pl.Int64).alias("en_registro"))
     new_media = (
         rows.filter(~pl.col("repetido") & ~pl.col("registrado"))
-        .group_by("scope")
-        .agg(pl.len().cast(pl.Int64).alias("nuevos"), pl.col("mecanismo").first())
-        .join(held_counts, on="scope", how="left")
+        .group_by(bucket)
+        .agg(pl.len().cast(pl.Int64).alias("nuevos"), limit.min().alias("limite"))
+        .join(held_counts, on="_cubo", how="left")
         .with_columns(pl.col("en_registro").fill_null(0))
     )
-    limit = pl.col("mecanismo").replace_strict(_LIMITS, default=0, return_dtype=pl.Int64)
-    crowded = new_media.filter(pl.col("nuevos") + pl.col("en_registro") > limit)
-    if crowded.height == 0:
+    crowded = new_media.filter(pl.col("nuevos") + pl.col("en_registro") > pl.col("limite"))["_cubo"]
+    if crowded.len() == 0:
         return rows.select(
             "orden", "mecanismo", pl.lit(1, dtype=pl.Int64).alias("rango"), "repetido"
         )
-    busy = rows.join(crowded.select("scope", "en_registro"), on="scope", how="inner")
+    busy = (
+        rows.filter(bucket.is_in(crowded.implode()))
+        .join(
+            held.group_by("scope").agg(pl.len().cast(pl.Int64).alias("en_registro")),
+            on="scope",
+            how="left",
+        )
+        .with_columns(pl.col("en_registro").fill_null(0))
+    )
     primero = pl.col("orden").min().over("scope", "medio")
     rank = pl.when(~pl.col("registrado")).then(primero).rank("dense").over("scope")
     ranked = busy.select(

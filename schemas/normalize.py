@@ -219,7 +219,7 @@ def email_lookups(frame: pl.DataFrame, col: str) -> tuple[dict[str, bool], dict[
 
 
 def email_verdict(col: str, tld_ok: dict[str, bool], slow_ok: dict[str, bool]) -> pl.Expr:
-    """Per row: email-validator's verdict, from the :func:`with_email_parts` columns and the lookups."""
+    """Per row: email-validator's verdict from the :func:`with_email_parts` columns and lookups."""
     by_tld = pl.col("_tld").replace_strict(tld_ok, default=False, return_dtype=pl.Boolean)
     by_value = pl.col(col).replace_strict(slow_ok, default=False, return_dtype=pl.Boolean)
     return pl.when(pl.col("_rapido")).then(by_tld).otherwise(by_value).fill_null(False)
