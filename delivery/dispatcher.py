@@ -1,11 +1,10 @@
 """The dispatcher: due outbox rows -> transports, exactly once (see :mod:`delivery.outbox`).
 
 Threads: per channel, ``transport.workers`` sender threads, each with its own session (one SMTP
-connection, or a share of the HTTP client's keep-alive pool); one recorder thread owning the
-database writes. A sender hands each outcome to the recorder and waits until it is committed
-before it sends its next message, so at most one accepted-but-unrecorded message exists per
-sender (the in-flight one a kill -9 can duplicate); the recorder commits whatever several senders
-handed in together (group commit), which keeps the bookkeeping cheap.
+or HTTP keep-alive connection). A sender records each outcome (:mod:`delivery.recorder`) and
+waits until it is committed before it sends its next message, so at most one
+accepted-but-unrecorded message exists per sender (the in-flight one a kill -9 can duplicate);
+outcomes that several senders record at the same moment are committed together (group commit).
 
 Only one dispatcher runs per store at a time (a file lock on SQLite, an advisory lock on
 PostgreSQL): two would claim the same rows.
@@ -18,7 +17,6 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
@@ -28,13 +26,12 @@ from buzon.errors import DeliveryError
 from buzon.settings import Settings
 from delivery import outbox
 from delivery.outbox import Due
+from delivery.recorder import Recorder
 from delivery.render import Message, render
 from delivery.secrets import load_key
 from delivery.transports import Transport, for_canal
 
 log = logging.getLogger(__name__)
-
-_RECORD_BATCH = 512
 
 
 @dataclass(slots=True)
@@ -51,61 +48,10 @@ class SendStats:
         return data
 
 
-class _Recorder:
-    """The one thread that writes outcomes, committing the queued ones together."""
-
-    def __init__(self, engine: Engine, settings: Settings, stats: SendStats) -> None:
-        self.engine = engine
-        self.settings = settings
-        self.stats = stats
-        self.queue: queue.Queue = queue.Queue()
-        self.thread = threading.Thread(target=self._run, name="buzon-recorder", daemon=True)
-        self.thread.start()
-
-    def record(self, row: Due, error: DeliveryError | None) -> None:
-        done: Future = Future()
-        self.queue.put((row, error, done))
-        done.result()  # raises if the commit failed: the sender must stop
-
-    def close(self) -> None:
-        self.queue.put(None)
-        self.thread.join()
-
-    def _run(self) -> None:
-        while True:
-            item = self.queue.get()
-            if item is None:
-                return
-            batch = [item]
-            while len(batch) < _RECORD_BATCH:
-                try:
-                    nxt = self.queue.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    self.queue.put(None)
-                    break
-                batch.append(nxt)
-            try:
-                with self.engine.begin() as conn:
-                    out = outbox.record(
-                        conn, self.settings, [(r, e) for r, e, _ in batch], self.settings.clock()
-                    )
-            except BaseException as exc:  # noqa: BLE001 - handed to the senders
-                for _, _, done in batch:
-                    done.set_exception(exc)
-                continue
-            self.stats.sent += out.sent
-            self.stats.retried += out.retried
-            self.stats.failed += out.failed
-            for _, _, done in batch:
-                done.set_result(None)
-
-
 class _Senders:
     """The sender threads of one transport, fed through a queue."""
 
-    def __init__(self, transport: Transport, recorder: _Recorder, settings: Settings) -> None:
+    def __init__(self, transport: Transport, recorder: Recorder, settings: Settings) -> None:
         self.settings = settings
         self.transport = transport
         self.recorder = recorder
@@ -240,7 +186,7 @@ def dispatch_locked(
     stats = SendStats()
     transports = dict(transports or {})
     senders: dict[str, _Senders] = {}
-    recorder = _Recorder(engine, settings, stats)
+    recorder = Recorder(engine, settings, stats)
     try:
         while limit is None or stats.processed < limit:
             size = settings.chunk_size

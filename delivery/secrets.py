@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import hashlib
 import hmac
 import os
 import secrets
@@ -87,7 +86,7 @@ def new_nonce() -> str:
 
 def _mac(key: bytes, label: bytes, *parts: str) -> bytes:
     message = label + b"\x00".join(p.encode() for p in parts)
-    return hmac.new(key, message, hashlib.sha256).digest()
+    return hmac.digest(key, message, "sha256")  # one-shot C path: ~3x faster than hmac.new()
 
 
 def code_for(key: bytes, nonce: str) -> str:

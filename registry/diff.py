@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, select
 
 from registry.audit import origen_fila
-from registry.sql import batches
+from registry.sql import batches, in_list
 from registry.states import ACTIVOS
 from registry.tables import alcances, medios, particulares, registros_patronales
 
@@ -94,14 +94,16 @@ def calcular(conn: Connection, entradas: Iterable[Entrada], *, sync: bool) -> Ca
     registrados: dict[str, str | None] = {}
     for part in batches(rfcs):
         rows = conn.execute(
-            select(particulares.c.rfc, particulares.c.nombre).where(particulares.c.rfc.in_(part))
+            select(particulares.c.rfc, particulares.c.nombre).where(
+                in_list(conn, particulares.c.rfc, part)
+            )
         ).all()
         registrados.update({r: n for r, n in rows})
     duenos: dict[str, str] = {}
     for part in batches(sorted(rp_dueno)):
         rows = conn.execute(
             select(registros_patronales.c.rp, registros_patronales.c.rfc).where(
-                registros_patronales.c.rp.in_(part)
+                in_list(conn, registros_patronales.c.rp, part)
             )
         ).all()
         duenos.update({rp: rfc for rp, rfc in rows})
@@ -160,7 +162,7 @@ def leer_activos(conn: Connection, rfcs: list[str]) -> dict[Clave, Activo]:
         rows = conn.execute(
             select(
                 medios.c.id, medios.c.rfc, medios.c.mecanismo, medios.c.valor, medios.c.estado
-            ).where(medios.c.rfc.in_(part), medios.c.estado.in_(ACTIVOS_SQL))
+            ).where(in_list(conn, medios.c.rfc, part), medios.c.estado.in_(ACTIVOS_SQL))
         ).all()
         for mid, rfc, mecanismo, valor, estado in rows:
             a = Activo(id=mid, estado=estado)
@@ -168,7 +170,7 @@ def leer_activos(conn: Connection, rfcs: list[str]) -> dict[Clave, Activo]:
             por_id[mid] = a
         # By the scope's own rfc column (indexed), not a join: terminal media are skipped below.
         scopes = conn.execute(
-            select(alcances.c.medio_id, alcances.c.rp).where(alcances.c.rfc.in_(part))
+            select(alcances.c.medio_id, alcances.c.rp).where(in_list(conn, alcances.c.rfc, part))
         ).all()
         for mid, rp in scopes:
             if mid in por_id:

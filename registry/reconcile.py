@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import polars as pl
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 
 from buzon.settings import Settings
+from registry import reconcile_bulk as bulk
 from registry import reconcile_io as io
-from registry.cambios import cambiar_estado
+from registry.acuses import Emision
 from registry.states import Estado
-from registry.tables import medios
 
 log = logging.getLogger(__name__)
 
@@ -188,19 +188,18 @@ def aplicar(
     if "hash" not in eventos.columns:
         eventos = eventos.with_columns(contenido_hash(key, eventos))
     eventos = eventos.unique("hash", keep="first", maintain_order=True)
-    existentes = io.hashes_existentes(conn, eventos["hash"].to_list())
-    if existentes:
-        eventos = eventos.filter(~pl.col("hash").is_in(list(existentes)))
+    if eventos.height:
+        eventos = eventos.filter(~pl.col("hash").is_in(io.hashes_existentes(conn, eventos)))
     res.duplicados = res.events - eventos.height
     if eventos.height == 0:
         res.resultados = eventos.with_columns(resultado=pl.lit(None, pl.String))
         return res
     eventos = eventos.with_columns(seq=pl.int_range(0, pl.len(), dtype=pl.Int64))
-    prep, med = io.preparar(conn, key, eventos)
-    decididos = decidir(prep, med, settings.max_wrong_codes)
-    io.insertar_eventos(conn, decididos, now)
+    with io.cache_grande(conn, eventos.height > io.ROWS_PER_WRITE):
+        prep, med = io.preparar(conn, key, eventos)
+        decididos = decidir(prep, med, settings.max_wrong_codes)
+        _escribir(conn, settings, decididos, med, now, res)
     res.applied = decididos.height
-    _escribir(conn, settings, decididos, now, res)
     counts = decididos.group_by("resultado").len()
     for r, n in counts.iter_rows():
         if r not in EXITOS:
@@ -214,58 +213,126 @@ def aplicar(
 
 
 def _escribir(
-    conn: Connection, settings: Settings, d: pl.DataFrame, now: datetime, res: Resumen
+    conn: Connection,
+    settings: Settings,
+    d: pl.DataFrame,
+    med: pl.DataFrame,
+    now: datetime,
+    res: Resumen,
 ) -> None:
+    """Write one decided batch. The sellos of the acuses are made on every core while the events,
+    state changes and audit rows are written, then the acuses are inserted."""
+    from delivery.outbox import queue
+    from registry.acuses import preparar as preparar_acuses
+
+    estado = med.select(pl.col("id").alias("medio_id"), pl.col("estado").alias("de"))
+    val = (
+        d.filter(pl.col("resultado") == "validado")
+        .select("medio_id", "fecha", "origen")
+        .join(estado, on="medio_id", how="left")
+        .sort("medio_id")
+    )
+    info = bulk.datos_acuse(conn, val["medio_id"].to_list()) if val.height else {}
+    con_acuse = val.filter(pl.col("medio_id").is_in(list(info)))
+    emision = preparar_acuses(
+        conn,
+        settings,
+        [
+            dict(info[m], tipo="validacion", estado="validado", medio_id=m, fecha=f)
+            for m, f in zip(
+                con_acuse["medio_id"].to_list(), con_acuse["fecha"].to_list(), strict=True
+            )
+        ],
+        now=now,
+    )
+    io.insertar_eventos(conn, d, now)
     fallos = (
         d.filter(pl.col("cuenta_fallo"))
         .group_by("medio_id")
         .agg(pl.len().alias("n"), pl.col("origen").last())
+        .sort("medio_id")
     )
     if fallos.height:
-        muertos = io.sumar_intentos(conn, fallos, settings.max_wrong_codes, now)
-        log.info("%d códigos agotados por intentos fallidos", muertos)
-    val = d.filter(pl.col("resultado") == "validado").select("medio_id", "fecha", "origen")
-    if val.height:
-        origen = dict(zip(val["medio_id"].to_list(), val["origen"].to_list(), strict=True))
-        movidos = cambiar_estado(
-            conn, origen, Estado.VALIDADO, origen=origen, now=now, detalle="validación del medio"
-        )
-        fechas = val.filter(pl.col("medio_id").is_in(movidos))
-        io.fijar(conn, "validado_en", fechas["medio_id"].to_list(), fechas["fecha"])
-        res.validated = len(movidos)
-        io.emitir_validaciones(conn, settings, movidos, fechas, now)
-    ne = d.filter(pl.col("resultado") == "no_entregado").select("medio_id", "motivo", "origen")
-    if ne.height:
-        origen = dict(zip(ne["medio_id"].to_list(), ne["origen"].to_list(), strict=True))
-        movidos = cambiar_estado(
+        muertos = bulk.sumar_intentos(
             conn,
-            origen,
-            Estado.NO_ENTREGADO,
-            origen=origen,
-            now=now,
-            detalle="falla permanente de entrega; requiere aclaración",
-            aclaracion=True,
+            fallos["medio_id"].to_list(),
+            fallos["n"].to_list(),
+            fallos["origen"].to_list(),
+            settings.max_wrong_codes,
+            now,
         )
-        motivos = ne.filter(pl.col("medio_id").is_in(movidos))
-        io.fijar_texto(conn, "motivo", motivos["medio_id"].to_list(), motivos["motivo"].to_list())
-        res.no_entregado = len(movidos)
+        log.info("%d códigos agotados por intentos fallidos", muertos)
+    movidos = (
+        bulk.mover(
+            conn,
+            val["medio_id"].to_list(),
+            val["de"].to_list(),
+            Estado.VALIDADO,
+            origenes_=val["origen"].to_list(),
+            now=now,
+            detalle="validación del medio",
+            valores={"validado_en": io.ts_values(conn, val["fecha"])},
+        )
+        if val.height
+        else []
+    )
+    res.validated = len(movidos)
+    if len(movidos) != val.height:  # PostgreSQL: another command moved some first
+        keep = set(movidos)
+        emision = _solo(emision, [a["medio_id"] in keep for a in emision.completos])
+    queue(
+        conn,
+        [
+            {
+                "medio_id": a["medio_id"],
+                "tipo": "confirmacion",
+                "mecanismo": a["mecanismo"],
+                "valor": a["medio"],
+            }
+            for a in emision.completos
+        ],
+        now=now,
+    )
+    ne = (
+        d.filter(pl.col("resultado") == "no_entregado")
+        .select("medio_id", "motivo", "origen")
+        .join(estado, on="medio_id", how="left")
+        .sort("medio_id")
+    )
+    if ne.height:
+        res.no_entregado = len(
+            bulk.mover(
+                conn,
+                ne["medio_id"].to_list(),
+                ne["de"].to_list(),
+                Estado.NO_ENTREGADO,
+                origenes_=ne["origen"].to_list(),
+                now=now,
+                detalle="falla permanente de entrega; requiere aclaración",
+                valores={"aclaracion": [True] * ne.height, "motivo": ne["motivo"].to_list()},
+            )
+        )
+    emision.insertar(conn)
+
+
+def _solo(emision: Emision, mask: list[bool]) -> Emision:
+    """The acuses of ``emision`` selected by ``mask`` (their sellos still being made)."""
+    esperar = emision.esperar
+    return Emision(
+        [a for a, k in zip(emision.completos, mask, strict=True) if k],
+        [c for c, k in zip(emision.cadenas, mask, strict=True) if k],
+        lambda: [s for s, k in zip(esperar(), mask, strict=True) if k],
+    )
 
 
 def vencer(conn: Connection, settings: Settings, *, now: datetime | None = None) -> int:
     """Move every ``enviado`` medium past its ``vence_en`` to ``vencido``; returns how many."""
     now = utc(now or settings.clock())
-    ids = conn.execute(
-        select(medios.c.id).where(medios.c.estado == str(Estado.ENVIADO), medios.c.vence_en < now)
-    ).scalars()
-    return len(
-        cambiar_estado(
-            conn,
-            list(ids),
-            Estado.VENCIDO,
-            origen="comando:reconcile",
-            now=now,
-            detalle=f"sin validar en {settings.validity_hours} horas: debe registrarse de nuevo",
-        )
+    return bulk.vencer(
+        conn,
+        now,
+        "comando:reconcile",
+        f"sin validar en {settings.validity_hours} horas: debe registrarse de nuevo",
     )
 
 

@@ -1,25 +1,26 @@
-"""The reads and bulk writes behind :mod:`registry.reconcile` (kept apart so the rules stay pure).
+"""The reads and the event log behind :mod:`registry.reconcile` (kept apart so the rules stay pure).
 
 Raw driver SQL with ``executemany`` for the million-row paths: SQLAlchemy's per-row bind processing
-would dominate. Instants are written as UTC (SQLite: ``YYYY-MM-DD HH:MM:SS.ffffff``, the format
-SQLAlchemy itself uses; PostgreSQL: aware datetimes).
+and the compilation of 10,000-element ``IN`` lists would dominate. Instants are written as UTC
+(SQLite: ``YYYY-MM-DD HH:MM:SS.ffffff``, the format SQLAlchemy itself uses; PostgreSQL: aware
+datetimes).
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 
 import polars as pl
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
-from buzon.settings import Settings
-from registry.sql import batches
-from registry.tables import alcances, medios, particulares
+from registry.sql import IN_MAX, batches
 
 _SQLITE_TS = "%Y-%m-%d %H:%M:%S%.6f"
 _SMALL = 2000  # below this many events, load only the media they touch
+ROWS_PER_WRITE = 50_000  # rows built per executemany: bounds the Python tuples held at once
 _MEDIO_COLS = (
     "id, rfc, mecanismo, valor, estado, secreto_hash, envio_vigente, vence_en, intentos_fallidos"
 )
@@ -31,17 +32,21 @@ _MEDIO_SCHEMA = {
     "estado": pl.String,
     "secreto_hash": pl.String,
     "envio_vigente": pl.Int64,
-    "vence_en": pl.Object,
+    "vence_en": pl.Datetime("us", "UTC"),
     "intentos_fallidos": pl.Int64,
 }
 
 
-def _ph(conn: Connection) -> str:
+def ph(conn: Connection) -> str:
     return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
-def _sqlite(conn: Connection) -> bool:
+def sqlite(conn: Connection) -> bool:
     return conn.dialect.name == "sqlite"
+
+
+def cursor(conn: Connection):  # noqa: ANN201 - DB-API cursor, in the connection's transaction
+    return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
 
 
 def lock(conn: Connection) -> None:
@@ -50,49 +55,104 @@ def lock(conn: Connection) -> None:
     SQLite already holds the write lock from ``BEGIN IMMEDIATE``; PostgreSQL takes an advisory lock,
     so a wrong-code count can never be read by two appliers at once.
     """
-    if not _sqlite(conn):
+    if not sqlite(conn):
         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4242001)")
 
 
+@contextmanager
+def cache_grande(conn: Connection, big: bool) -> Iterator[None]:
+    """A large SQLite page cache for a bulk import (restored after).
+
+    The default 2 MB cache cannot hold the random-order ``eventos.hash`` index of a million-line
+    import, and every insert would then read and write index pages from disk.
+    """
+    if not (big and sqlite(conn)):
+        yield
+        return
+    prev = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql("PRAGMA cache_size=-262144")  # 256 MiB
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size={int(prev)}")
+
+
 def ts_values(conn: Connection, s: pl.Series) -> list:
-    if _sqlite(conn):
+    if sqlite(conn):
         return s.dt.convert_time_zone("UTC").dt.strftime(_SQLITE_TS).to_list()
     return s.to_list()
 
 
-def _ts_param(conn: Connection, now: datetime):  # noqa: ANN202
-    return now.strftime("%Y-%m-%d %H:%M:%S.%f") if _sqlite(conn) else now
+def ts_param(conn: Connection, now: datetime):  # noqa: ANN201
+    return now.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite(conn) else now
 
 
-def hashes_existentes(conn: Connection, hashes: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for part in batches(list(hashes)):
-        marks = ",".join([_ph(conn)] * len(part))
-        rows = conn.exec_driver_sql(
-            f"SELECT hash FROM eventos WHERE hash IN ({marks})", tuple(part)
+def select_in(conn: Connection, sql: str, ids: Sequence, params: tuple = ()) -> list[tuple]:
+    """Rows of ``sql`` (with one ``{in}`` placeholder) for ``ids``, in ``IN`` lists of 10,000."""
+    out: list[tuple] = []
+    cur = cursor(conn)
+    for part in batches(list(ids)):
+        cur.execute(sql.format(inn=",".join([ph(conn)] * len(part))), (*params, *part))
+        out += cur.fetchall()
+    return out
+
+
+def hashes_existentes(conn: Connection, ev: pl.DataFrame) -> pl.Series:
+    """The batch's content hashes already in ``eventos``.
+
+    A replay repeats the instant (it is part of the hash), so a large batch reads only the hashes
+    of events inside its time span (one indexed range scan) and compares them in polars, instead of
+    thousands of ``IN`` lookups.
+    """
+    if ev.height <= IN_MAX:
+        rows = select_in(conn, "SELECT hash FROM eventos WHERE hash IN ({inn})", ev["hash"])
+    else:
+        lo, hi = ts_values(conn, pl.Series([ev["fecha"].min(), ev["fecha"].max()]))
+        p = ph(conn)
+        cur = cursor(conn)
+        cur.execute(
+            f"SELECT hash FROM eventos WHERE aplicado IN ({p}, {p}) AND fecha >= {p}"
+            f" AND fecha <= {p}",
+            (True, False, lo, hi),
         )
-        found.update(r[0] for r in rows)
-    return found
+        rows = cur.fetchall()
+    return pl.Series("hash", [r[0] for r in rows], dtype=pl.String)
 
 
 def _frame(rows: list, schema: dict) -> pl.DataFrame:
-    df = pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
-    col = df["vence_en"]
-    if col.dtype == pl.Object:
-        vals = col.to_list()
-        if any(isinstance(v, str) for v in vals):
-            parsed = pl.Series(vals, dtype=pl.String).str.to_datetime(
+    cols = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
+    data = {}
+    for (name, dtype), values in zip(schema.items(), cols, strict=True):
+        if dtype == pl.Datetime("us", "UTC") and any(isinstance(v, str) for v in values):
+            data[name] = pl.Series(name, values, dtype=pl.String).str.to_datetime(
                 "%Y-%m-%d %H:%M:%S%.f", time_zone="UTC", strict=False
             )
         else:
-            parsed = pl.Series(vals, dtype=pl.Datetime("us", "UTC"))
-        df = df.with_columns(vence_en=parsed.dt.cast_time_unit("us"))
-    return df
+            data[name] = pl.Series(name, values, dtype=dtype)
+    return pl.DataFrame(data).with_columns(pl.col("vence_en").dt.cast_time_unit("us"))
 
 
 def _medios(conn: Connection, where: str = "", params: tuple = ()) -> pl.DataFrame:
-    rows = conn.exec_driver_sql(f"SELECT {_MEDIO_COLS} FROM medios {where}", params).fetchall()
-    return _frame(rows, _MEDIO_SCHEMA)
+    cur = cursor(conn)
+    cur.execute(f"SELECT {_MEDIO_COLS} FROM medios {where}", params)
+    return _frame(cur.fetchall(), _MEDIO_SCHEMA)
+
+
+def _medios_tocados(conn: Connection, ev: pl.DataFrame, ob: pl.DataFrame) -> pl.DataFrame:
+    th = ev["token_hash"].drop_nulls().unique().to_list()
+    rfcs = ev.filter(pl.col("tipo") == "codigo_sms")["rfc"].unique().to_list()
+    ids = ob["ob_medio"].unique().to_list()
+    conds, params = [], []
+    for name, vals in (("secreto_hash", th), ("id", ids)):
+        if vals:
+            conds.append(f"{name} IN ({','.join([ph(conn)] * len(vals))})")
+            params += vals
+    if rfcs:
+        conds.append(f"(rfc IN ({','.join([ph(conn)] * len(rfcs))}) AND mecanismo = 'telefono')")
+        params += rfcs
+    if not conds:
+        return _frame([], _MEDIO_SCHEMA)
+    return _medios(conn, "WHERE " + " OR ".join(conds), tuple(params))
 
 
 def preparar(conn: Connection, key: bytes, ev: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -108,36 +168,13 @@ def preparar(conn: Connection, key: bytes, ev: pl.DataFrame) -> tuple[pl.DataFra
             dtype=pl.String,
         )
     )
-    refs = ev.filter(pl.col("tipo") == "entrega")["referencia"].unique().drop_nulls().to_list()
-    ob_rows: list = []
-    for part in batches(refs):
-        marks = ",".join([_ph(conn)] * len(part))
-        ob_rows += conn.exec_driver_sql(
-            f"SELECT id, medio_id, tipo FROM outbox WHERE id IN ({marks})", tuple(part)
-        ).fetchall()
+    refs = ev.filter(pl.col("tipo") == "entrega")["referencia"].unique().drop_nulls()
     ob = pl.DataFrame(
-        [tuple(r) for r in ob_rows],
+        select_in(conn, "SELECT id, medio_id, tipo FROM outbox WHERE id IN ({inn})", refs),
         schema={"referencia": pl.Int64, "ob_medio": pl.Int64, "outbox_tipo": pl.String},
         orient="row",
     )
-    if ev.height > _SMALL:
-        med = _medios(conn)
-    else:
-        th = ev["token_hash"].drop_nulls().unique().to_list()
-        rfcs = ev.filter(pl.col("tipo") == "codigo_sms")["rfc"].unique().to_list()
-        ids = ob["ob_medio"].unique().to_list()
-        conds, params = [], []
-        for name, vals in (("secreto_hash", th), ("id", ids)):
-            if vals:
-                conds.append(f"{name} IN ({','.join([_ph(conn)] * len(vals))})")
-                params += vals
-        if rfcs:
-            marks = ",".join([_ph(conn)] * len(rfcs))
-            conds.append(f"(rfc IN ({marks}) AND mecanismo = 'telefono')")
-            params += rfcs
-        med = _medios(conn, "WHERE " + " OR ".join(conds), tuple(params)) if conds else None
-        if med is None:
-            med = _frame([], _MEDIO_SCHEMA)
+    med = _medios(conn) if ev.height > _SMALL else _medios_tocados(conn, ev, ob)
     por_token = (
         med.filter(pl.col("secreto_hash").is_not_null() & (pl.col("mecanismo") == "correo"))
         .select(pl.col("secreto_hash").alias("token_hash"), pl.col("id").alias("t_medio"))
@@ -170,158 +207,66 @@ def preparar(conn: Connection, key: bytes, ev: pl.DataFrame) -> tuple[pl.DataFra
         )
         .sort("seq")
     )
-    sms = ev["tipo"].to_list()
-    mids, codes, vivos = ev["medio_id"].to_list(), ev["codigo"].to_list(), ev["vivo"].to_list()
-    code_hash: list[str | None] = []
+    # Code digests only for the code entries that reached a medium (not a loop over every event).
+    sms = ev.filter((pl.col("tipo") == "codigo_sms") & pl.col("medio_id").is_not_null())
+    code_hash: list[str] = []
     coincide: list[bool] = []
-    for tipo, mid, code, vivo in zip(sms, mids, codes, vivos, strict=True):
-        if tipo == "codigo_sms" and mid is not None:
-            dig = h.hexdigest(_DIGEST_CODE + f"{mid}\x00{code}".encode())
-            code_hash.append(dig)
-            # Constant time, so response timing says nothing about how much of a code was right.
-            coincide.append(vivo is not None and hmac.compare_digest(dig, vivo))
-        else:
-            code_hash.append(None)
-            coincide.append(tipo == "confirmacion_correo" and mid is not None)
-    ev = ev.with_columns(
-        codigo_hash=pl.Series(code_hash, dtype=pl.String),
-        coincide=pl.Series(coincide, dtype=pl.Boolean),
-    ).drop("token", "codigo", "t_medio", "s_medio", "ob_medio", "vivo")
+    for mid, code, vivo in zip(
+        sms["medio_id"].to_list(), sms["codigo"].to_list(), sms["vivo"].to_list(), strict=True
+    ):
+        dig = h.hexdigest(_DIGEST_CODE + f"{mid}\x00{code}".encode())
+        code_hash.append(dig)
+        # Constant time, so response timing says nothing about how much of a code was right.
+        coincide.append(vivo is not None and hmac.compare_digest(dig, vivo))
+    digests = pl.DataFrame(
+        {
+            "seq": sms["seq"],
+            "codigo_hash": pl.Series(code_hash, dtype=pl.String),
+            "c_sms": pl.Series(coincide, dtype=pl.Boolean),
+        }
+    )
+    ev = (
+        ev.join(digests, on="seq", how="left")
+        .with_columns(
+            coincide=pl.when(pl.col("tipo") == "codigo_sms")
+            .then(pl.col("c_sms").fill_null(False))
+            .otherwise((pl.col("tipo") == "confirmacion_correo") & pl.col("medio_id").is_not_null())
+        )
+        .drop("token", "codigo", "t_medio", "s_medio", "ob_medio", "vivo", "c_sms")
+        .sort("seq")
+    )
     med = med.with_columns(con_secreto=pl.col("secreto_hash").is_not_null())
     return ev, med
 
 
 def insertar_eventos(conn: Connection, d: pl.DataFrame, now: datetime) -> None:
     """Append the decided events (codes and tokens only as digests) with their outcome."""
-    datos = d.select(
-        pl.struct(
-            "token_hash", "rfc", "telefono", "codigo_hash", "referencia", "estado", "motivo"
-        ).struct.json_encode()
-    ).to_series()
-    cols = [
-        d["hash"].to_list(),
-        d["tipo"].to_list(),
-        d["origen"].str.slice(0, 200).to_list(),
-        ts_values(conn, d["fecha"]),
-        [_ts_param(conn, now)] * d.height,
-        d["medio_id"].to_list(),
-        datos.to_list(),
-        [True] * d.height,
-        d["resultado"].to_list(),
-    ]
-    marks = ",".join([_ph(conn)] * len(cols))
+    p = ph(conn)
     sql = (
         "INSERT INTO eventos (hash, tipo, origen, fecha, recibido_en, medio_id, datos, aplicado,"
-        f" resultado) VALUES ({marks})"
+        f" resultado) VALUES ({','.join([p] * 9)})"
     )
-    rows = list(zip(*cols, strict=True))
-    for start in range(0, len(rows), 100_000):
-        conn.exec_driver_sql(sql, rows[start : start + 100_000])
-
-
-def fijar(conn: Connection, col: str, ids: list[int], fechas: pl.Series) -> None:
-    if ids:
-        sql = f"UPDATE medios SET {col} = {_ph(conn)} WHERE id = {_ph(conn)}"
-        conn.exec_driver_sql(sql, list(zip(ts_values(conn, fechas), ids, strict=True)))
-
-
-def fijar_texto(conn: Connection, col: str, ids: list[int], values: list) -> None:
-    if ids:
-        sql = f"UPDATE medios SET {col} = {_ph(conn)} WHERE id = {_ph(conn)}"
-        conn.exec_driver_sql(sql, list(zip(values, ids, strict=True)))
-
-
-def sumar_intentos(conn: Connection, fallos: pl.DataFrame, maximo: int, now: datetime) -> int:
-    """Add wrong codes to each medium; the code dies (digest cleared) when it reaches ``maximo``."""
-    from registry import audit
-
-    p = _ph(conn)
-    # Relative update: the count lives in the database, so limits hold across restarts.
-    sql = (
-        f"UPDATE medios SET intentos_fallidos = intentos_fallidos + {p},"
-        f" secreto_hash = CASE WHEN intentos_fallidos + {p} >= {p} THEN NULL ELSE secreto_hash END"
-        f" WHERE id = {p} AND estado = 'enviado'"
-    )
-    ids, ns = fallos["medio_id"].to_list(), fallos["n"].to_list()
-    conn.exec_driver_sql(sql, [(n, n, maximo, i) for i, n in zip(ids, ns, strict=True)])
-    muertos: list[int] = []
-    for part in batches(ids):
-        muertos += conn.execute(
-            select(medios.c.id).where(
-                medios.c.id.in_(part),
-                medios.c.intentos_fallidos >= maximo,
-                medios.c.secreto_hash.is_(None),
-                medios.c.estado == "enviado",
-            )
-        ).scalars()
-    origen = dict(zip(ids, fallos["origen"].to_list(), strict=True))
-    audit.registrar(
-        conn,
-        (
-            audit.fila(
-                "medio",
-                m,
-                "enviado",
-                "enviado",
-                origen=origen[m],
-                en=now,
-                detalle=f"{maximo} códigos incorrectos: código inválido, se requiere reenvío",
-            )
-            for m in muertos
-        ),
-    )
-    return len(muertos)
-
-
-def emitir_validaciones(
-    conn: Connection, settings: Settings, ids: list[int], fechas: pl.DataFrame, now: datetime
-) -> list[str]:
-    """An acuse de validación per validated medium, and its confirmation message queued."""
-    from registry.acuses import emitir
-
-    cuando = dict(zip(fechas["medio_id"].to_list(), fechas["fecha"].to_list(), strict=True))
-    info: dict[int, dict] = {}
-    for part in batches(ids):
-        q = (
-            select(
-                medios.c.id, medios.c.rfc, medios.c.mecanismo, medios.c.valor, particulares.c.nombre
-            )
-            .join(particulares, particulares.c.rfc == medios.c.rfc)
-            .where(medios.c.id.in_(part))
+    recibido = ts_param(conn, now)
+    cur = cursor(conn)
+    for start in range(0, d.height, ROWS_PER_WRITE):
+        part = d.slice(start, ROWS_PER_WRITE)
+        datos = part.select(
+            pl.struct(
+                "token_hash", "rfc", "telefono", "codigo_hash", "referencia", "estado", "motivo"
+            ).struct.json_encode()
+        ).to_series()
+        cur.executemany(
+            sql,
+            zip(
+                part["hash"].to_list(),
+                part["tipo"].to_list(),
+                part["origen"].str.slice(0, 200).to_list(),
+                ts_values(conn, part["fecha"]),
+                [recibido] * part.height,
+                part["medio_id"].to_list(),
+                datos.to_list(),
+                [True] * part.height,
+                part["resultado"].to_list(),
+                strict=True,
+            ),
         )
-        for r in conn.execute(q):
-            info[r.id] = {
-                "rfc": r.rfc,
-                "mecanismo": r.mecanismo,
-                "medio": r.valor,
-                "nombre": r.nombre,
-            }
-        rps = (
-            select(alcances.c.medio_id, func.group_concat(alcances.c.rp).label("rps"))
-            if _sqlite(conn)
-            else select(alcances.c.medio_id, func.string_agg(alcances.c.rp, ",").label("rps"))
-        )
-        rps = rps.where(alcances.c.medio_id.in_(part), alcances.c.rp.is_not(None)).group_by(
-            alcances.c.medio_id
-        )
-        for r in conn.execute(rps):
-            info[r.medio_id]["rps"] = r.rps
-    orden = sorted(info)
-    acuses = [
-        dict(info[m], tipo="validacion", estado="validado", medio_id=m, fecha=cuando.get(m, now))
-        for m in orden
-    ]
-    folios = emitir(conn, settings, acuses, now=now)
-    _queue_confirmaciones(conn, [(m, info[m]["mecanismo"], info[m]["medio"]) for m in orden], now)
-    return folios
-
-
-def _queue_confirmaciones(
-    conn: Connection, media: list[tuple[int, str, str]], now: datetime
-) -> None:
-    from delivery.outbox import queue
-
-    rows = [
-        {"medio_id": m, "tipo": "confirmacion", "mecanismo": mec, "valor": v} for m, mec, v in media
-    ]
-    queue(conn, rows, now=now)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import ColumnElement, Connection, DateTime, String, Table, any_, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 
 T = TypeVar("T")
@@ -19,6 +20,14 @@ def insert(conn: Connection, table: Table) -> Any:
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+def in_list(conn: Connection, column: Any, values: Sequence[str]) -> ColumnElement[bool]:
+    """``column IN (values)``; on PostgreSQL ``column = ANY(:array)``, one parameter instead of
+    thousands (the driver parses and the server plans a much shorter statement)."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(String)))
+    return column.in_(values)
 
 
 def batches(items: Sequence[T], size: int = IN_MAX) -> Iterator[Sequence[T]]:
@@ -35,13 +44,34 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     """
     if not rows:
         return
+    cols = list(rows[0])
     if conn.dialect.name != "postgresql":
-        conn.execute(table.insert(), rows)
+        # Straight to the driver's executemany: SQLAlchemy's per-row parameter processing costs
+        # more than SQLite's insert. Datetimes go in SQLAlchemy's SQLite format (naive UTC).
+        fechas: dict[datetime, str] = {}
+
+        def texto(v: datetime | None) -> str | None:
+            if v is None:
+                return None
+            t = fechas.get(v)
+            if t is None:
+                utc = v.astimezone(UTC) if v.tzinfo else v
+                t = fechas[v] = utc.strftime("%Y-%m-%d %H:%M:%S.%f")
+            return t
+
+        dt = [i for i, c in enumerate(cols) if isinstance(table.c[c].type, DateTime)]
+        data = [[r[c] for c in cols] for r in rows]
+        for fila in data:
+            for i in dt:
+                fila[i] = texto(fila[i])
+        sql = (
+            f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
+        )
+        conn.exec_driver_sql(sql, [tuple(f) for f in data])
         return
     import psycopg
     from sqlalchemy.exc import IntegrityError
 
-    cols = list(rows[0])
     sql = f"COPY {table.name} ({', '.join(cols)}) FROM STDIN"
     raw = conn.connection.dbapi_connection
     try:

@@ -1,0 +1,152 @@
+"""Phase (c) at full speed: recording outcomes with group commit and no thread hand-off.
+
+Each sender records its outcome itself before it sends its next message (so a kill -9 leaves at
+most one accepted-but-unrecorded message per sender). The writes go through one database
+connection; the sender that finds it free commits every outcome queued so far, its own and any
+other sender's, in one transaction, and the others find theirs already committed (group commit
+by "flat combining": no recorder thread, so no two thread wake-ups per message).
+
+Acceptances (the common case) are written with three prepared statements straight on the DB-API
+connection (outbox row, medium, audit row); building and compiling SQLAlchemy statements cost
+several times more than SQLite executing them. Any failure in a group sends the whole group
+through :func:`delivery.outbox.record`, the general (and slower) path.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+
+from buzon.errors import DeliveryError
+from buzon.settings import Settings
+from delivery import outbox
+from delivery.outbox import Due, Outcome
+from registry.states import Estado, origenes
+
+_ENVIADO = Estado.ENVIADO.value
+_ENVIADO_DESDE = frozenset(e.value for e in origenes(Estado.ENVIADO))
+
+_OUTBOX_SENT = (
+    "UPDATE outbox SET estado = 'enviado', enviado_en = ?, intentos = ?, error = NULL "
+    "WHERE id = ? AND estado = 'pendiente'"
+)
+# The guarded transition registrado|enviado -> enviado as a compare-and-set on the state read in
+# phase (a) under the dispatcher lock and on this send still being the medium's live one; a
+# medium that moved on meanwhile (baja, resend) is left alone and gets no audit row.
+_MEDIO_SENT = (
+    f"UPDATE medios SET estado = '{_ENVIADO}', enviado_en = ?, vence_en = ?, envios = envios + 1, "
+    "intentos_fallidos = 0, actualizado_en = ? WHERE id = ? AND estado = ? AND envio_vigente = ?"
+)
+_AUDIT = (
+    "INSERT INTO auditoria (en, entidad, entidad_id, de_estado, a_estado, origen, detalle) "
+    f"VALUES (?, 'medio', ?, ?, '{_ENVIADO}', ?, NULL)"
+)
+
+
+class _Item:
+    __slots__ = ("done", "error", "failure", "row")
+
+    def __init__(self, row: Due, error: DeliveryError | None) -> None:
+        self.row = row
+        self.error = error
+        self.done = False
+        self.failure: BaseException | None = None
+
+
+class Recorder:
+    """Records outcomes for every sender thread of one dispatch; see the module docstring."""
+
+    def __init__(self, engine: Engine, settings: Settings, stats: Any) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.stats = stats  # has sent / retried / failed counters
+        self.conn = engine.connect()
+        self.sqlite = engine.dialect.name == "sqlite"
+        self._sql = [_OUTBOX_SENT, _MEDIO_SENT, _AUDIT]
+        if not self.sqlite:  # psycopg's paramstyle
+            self._sql = [s.replace("?", "%s") for s in self._sql]
+        self._write = threading.Lock()  # held by the sender committing a group
+        self._lock = threading.Lock()  # guards _pending
+        self._pending: list[_Item] = []
+
+    def record(self, row: Due, error: DeliveryError | None) -> None:
+        """Store ``row``'s outcome (``None`` = accepted); returns once it is committed.
+
+        Raises whatever the commit raised: the sender must then stop.
+        """
+        item = _Item(row, error)
+        with self._lock:
+            self._pending.append(item)
+        with self._write:
+            if not item.done:
+                with self._lock:
+                    group, self._pending = self._pending, []
+                self._commit(group)
+        if item.failure is not None:
+            raise item.failure
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def _commit(self, group: list[_Item]) -> None:
+        now = self.settings.clock().astimezone(UTC)
+        try:
+            if all(i.error is None for i in group):
+                out = Outcome(sent=len(group))
+                self._sent_fast([i.row for i in group], now)
+            else:
+                with self.conn.begin():
+                    out = outbox.record(
+                        self.conn, self.settings, [(i.row, i.error) for i in group], now
+                    )
+        except BaseException as exc:  # noqa: BLE001 - handed to every sender of the group
+            for i in group:
+                i.done, i.failure = True, exc
+            return
+        self.stats.sent += out.sent
+        self.stats.retried += out.retried
+        self.stats.failed += out.failed
+        for i in group:
+            i.done = True
+
+    def _sent_fast(self, rows: list[Due], now: datetime) -> None:
+        dbapi = self.conn.connection.dbapi_connection
+        assert dbapi is not None
+        if self.sqlite:
+            ts: Any = now.strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLAlchemy's SQLite format
+            vence: Any = (now + timedelta(hours=self.settings.validity_hours)).strftime(
+                "%Y-%m-%d %H:%M:%S.%f"
+            )
+        else:
+            ts, vence = now, now + timedelta(hours=self.settings.validity_hours)
+        outbox_sql, medio_sql, audit_sql = self._sql
+        cur = dbapi.cursor()
+        try:
+            if self.sqlite:
+                cur.execute("BEGIN IMMEDIATE")
+            for r in rows:
+                cur.execute(outbox_sql, (ts, r.intentos + 1, r.id))
+                if r.tipo != "verificacion" or r.medio_estado not in _ENVIADO_DESDE:
+                    continue
+                cur.execute(medio_sql, (ts, vence, ts, r.medio_id, r.medio_estado, r.id))
+                if cur.rowcount == 1:
+                    cur.execute(
+                        audit_sql,
+                        (ts, str(r.medio_id), r.medio_estado, f"comando:send:outbox={r.id}"),
+                    )
+            if self.sqlite:
+                cur.execute("COMMIT")
+            else:
+                dbapi.commit()
+        except BaseException:
+            if self.sqlite:
+                if dbapi.in_transaction:
+                    cur.execute("ROLLBACK")
+            else:
+                dbapi.rollback()
+            raise
+        finally:
+            cur.close()
