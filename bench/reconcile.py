@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import multiprocessing
+import os
 import random
 import resource
 import sys
@@ -163,22 +165,38 @@ def events(media: list[tuple], n_events: int, path: Path, rng: random.Random) ->
         w.writerows(rows[:n_events])
 
 
+def _setup(settings: Settings, n_media: int, n_events: int, path: Path) -> None:
+    rng = random.Random(7)
+    media = seed(settings, n_media, rng)
+    events(media, n_events, path, rng)
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--media", type=int, default=300_000)
     args = ap.parse_args()
-    rng = random.Random(7)
     home = Path(tempfile.mkdtemp(prefix="bench-reconcile-"))
     settings = Settings(home=home, now=T0 + timedelta(hours=80))
-    t = time.perf_counter()
-    media = seed(settings, args.media, rng)
     path = home / "eventos.csv"
-    events(media, args.events, path, rng)
+    t = time.perf_counter()
+    # Generated in a child process, so the peak RSS printed below is the reconciliation's own.
+    child = multiprocessing.get_context("fork").Process(
+        target=_setup, args=(settings, args.media, args.events, path)
+    )
+    child.start()
+    child.join()
+    assert child.exitcode == 0, "setup failed"
     print(
         f"setup: {args.media:,} media, {args.events:,} events,"
         f" {path.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - t:.1f}s"
     )
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
     t = time.perf_counter()
     df = pl.read_csv(path, infer_schema=False)
@@ -187,34 +205,43 @@ def main() -> None:
     del df
 
     from registry.reconcile import reconciliar
-
-    t = time.perf_counter()
-    res = reconciliar(settings, [path])
-    wall = time.perf_counter() - t
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print("first run:", res.as_json())
-
     from signers.seal import Sello
 
-    sello = Sello.load(settings)
-    cadenas = [f"||3.0|BI-x|{i}|validacion||" for i in range(res.validated)]
-    t = time.perf_counter()
-    for c in cadenas:
-        sello.sign(c)
-    sign = time.perf_counter() - t
+    sello = Sello.load(settings)  # key made outside the timed runs, as in production
+    t, c = time.perf_counter(), _cpu()
+    res = reconciliar(settings, [path])
+    wall, cpu = time.perf_counter() - t, _cpu() - c
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("first run:", res.as_json())
 
     t = time.perf_counter()
     again = reconciliar(settings, [path])
     rerun = time.perf_counter() - t
     print("second run:", again.as_json())
+
+    # The seal floor: the RSA signatures of the acuses this run issued, on every core as the
+    # reconciliation makes them (Sello.sign_many), plus the CPU one signature costs.
+    cadenas = [f"||3.0|BI-x|{i}|validacion||" for i in range(res.validated)]
+    t = time.perf_counter()
+    sello.sign_many(cadenas)
+    sign = time.perf_counter() - t
+    c = _cpu()
+    for x in cadenas[:2000]:
+        sello.sign(x)
+    per_sig = (_cpu() - c) / max(1, min(2000, len(cadenas)))
+    print(f"load average after:  {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"bare polars read_csv:     {read:7.2f} s")
     print(
         f"reconcile (first run):    {wall:7.2f} s  = {wall / read:5.1f}x the bare read"
-        " (target <= 5x, <= 60 s)"
+        f" (target <= 5x, <= 60 s); CPU {cpu:.1f} s"
     )
-    print(f"  of which seal floor:    {sign:7.2f} s  ({res.validated:,} acuses, one process)")
     print(
-        f"  without the seal floor: {wall - sign:7.2f} s"
+        f"  seal floor:             {sign:7.2f} s  ({res.validated:,} acuses on"
+        f" {os.cpu_count()} cores; {per_sig * 1000:.2f} ms CPU each ="
+        f" {per_sig * res.validated:.1f} CPU s)"
+    )
+    print(
+        f"  above the seal floor:   {wall - sign:7.2f} s"
         f"  = {(wall - sign) / read:5.1f}x the bare read"
     )
     print(f"reconcile (re-run):       {rerun:7.2f} s  = {rerun / read:5.1f}x the bare read")

@@ -222,7 +222,6 @@ def _escribir(
 ) -> None:
     """Write one decided batch. The sellos of the acuses are made on every core while the events,
     state changes and audit rows are written, then the acuses are inserted."""
-    from delivery.outbox import queue
     from registry.acuses import preparar as preparar_acuses
 
     estado = med.select(pl.col("id").alias("medio_id"), pl.col("estado").alias("de"))
@@ -280,19 +279,7 @@ def _escribir(
     if len(movidos) != val.height:  # PostgreSQL: another command moved some first
         keep = set(movidos)
         emision = _solo(emision, [a["medio_id"] in keep for a in emision.completos])
-    queue(
-        conn,
-        [
-            {
-                "medio_id": a["medio_id"],
-                "tipo": "confirmacion",
-                "mecanismo": a["mecanismo"],
-                "valor": a["medio"],
-            }
-            for a in emision.completos
-        ],
-        now=now,
-    )
+    bulk.encolar_confirmaciones(conn, emision.completos, now)
     ne = (
         d.filter(pl.col("resultado") == "no_entregado")
         .select("medio_id", "motivo", "origen")

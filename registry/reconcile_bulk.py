@@ -183,3 +183,21 @@ def datos_acuse(conn: Connection, ids: Sequence[int]) -> dict[int, dict]:
         if mid in info:
             info[mid]["rps"].append(rp)
     return info
+
+
+def encolar_confirmaciones(conn: Connection, acuses: Sequence[dict], now: datetime) -> None:
+    """A ``confirmacion`` outbox row per validated medium (the row ``delivery.outbox.queue``
+    writes: pending, no attempts, due now), with one prepared ``executemany``."""
+    from delivery.outbox import CANAL_POR_MECANISMO
+
+    p = ph(conn)
+    nowp = ts_param(conn, now)
+    sql = (
+        "INSERT INTO outbox (medio_id, tipo, canal, destino, estado, intentos, proximo_intento,"
+        f" creado_en) VALUES ({p}, 'confirmacion', {p}, {p}, 'pendiente', 0, {p}, {p})"
+    )
+    rows = [
+        (a["medio_id"], CANAL_POR_MECANISMO[a["mecanismo"]], a["medio"], nowp, nowp) for a in acuses
+    ]
+    if rows:
+        cursor(conn).executemany(sql, rows)

@@ -129,12 +129,21 @@ class Gateway:
     def __init__(self) -> None:
         self.requests: list[GatewayRequest] = []
         self.script: dict[str, list[int]] = {}  # "+52..." -> statuses, consumed in order
+        # Close each kept-alive connection after its response without announcing it (as a
+        # gateway's idle timeout does): the client's next request on it finds it dead.
+        self.silent_close = False
+        self.connections = 0
         self.lock = threading.Lock()
         gateway = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             disable_nagle_algorithm = True  # headers and body go out in two writes
+
+            def setup(self) -> None:
+                super().setup()
+                with gateway.lock:
+                    gateway.connections += 1
 
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length", 0))
@@ -154,6 +163,8 @@ class Gateway:
                     self.send_header("Retry-After", "120")
                 self.end_headers()
                 self.wfile.write(data)
+                if gateway.silent_close:
+                    self.close_connection = True
 
             def log_message(self, *args) -> None:  # noqa: ANN002
                 pass

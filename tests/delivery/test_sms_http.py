@@ -89,3 +89,17 @@ def test_unreachable_gateway_is_temporary(db_settings, gateway):
     gateway.close()
     add_media(settings, [("telefono", "5544444444")])
     assert dispatch(settings).as_json() == {"sent": 0, "retried": 1, "failed": 0, "pending": 1}
+
+
+def test_keeps_connections_alive_and_reopens_one_the_gateway_closed(db_settings, gateway):
+    settings = sms_settings(db_settings, gateway, sms_concurrency=2)
+    add_media(settings, [("telefono", f"55200000{i:02d}") for i in range(6)])
+    assert dispatch(settings).as_json()["sent"] == 6
+    assert gateway.connections <= 2  # one kept-alive connection per worker
+
+    gateway.silent_close = True
+    add_media(settings, [("telefono", f"55300000{i:02d}") for i in range(6)])
+    assert dispatch(settings).as_json() == {"sent": 6, "retried": 0, "failed": 0, "pending": 0}
+    # Each request that met a closed connection went again on a new one, and only once.
+    tos = [r.body["to"] for r in gateway.requests]
+    assert len(tos) == len(set(tos)) == 12

@@ -94,7 +94,7 @@ def test_kill_mid_apply_then_rerun_equals_one_clean_run(
     sello,
     tmp_path: Path,  # noqa: ANN001
 ) -> None:
-    data = _entries(60, 4)
+    data = _entries(200, 4)
     path = tmp_path / "carga.parquet"
     data.write_parquet(path)
     settings = rsettings.model_copy(update={"chunk_size": 20})
@@ -113,9 +113,9 @@ def test_kill_mid_apply_then_rerun_equals_one_clean_run(
     proc.wait()
     if proc.returncode != -signal.SIGKILL:
         pytest.fail("the worker finished before it could be killed; make the upload larger")
-    assert 6 <= committed < 60
+    assert 6 <= committed < 200
     result = apply_entries(engine, settings, data, sello=sello)
-    assert 0 < result.registered < 240  # 60 RFCs x 4 media
+    assert 0 < result.registered < 800  # 200 RFCs x 4 media
     tras_crash = _estado(engine)
 
     dispose_all()
@@ -128,7 +128,7 @@ def test_kill_mid_apply_then_rerun_equals_one_clean_run(
         limpio = settings
     apply_entries(get_engine(limpio), limpio, data, sello=sello)
     assert _estado(get_engine(limpio)) == tras_crash
-    assert len(tras_crash["media"]) == 240 and tras_crash["folios"] == 240
+    assert len(tras_crash["media"]) == 800 and tras_crash["folios"] == 800
     with get_engine(limpio).connect() as conn:
         sellados = conn.execute(select(acuses.c.cadena_original, acuses.c.sello)).all()
-    assert len(sellados) == 240 and all(verifica(sello, c, s) for c, s in sellados)
+    assert len(sellados) == 800 and all(verifica(sello, c, s) for c, s in sellados)
