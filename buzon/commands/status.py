@@ -11,8 +11,9 @@ __commands__ = ["status"]
 
 @click.command()
 @click.option("--rfc", help="Only this RFC.")
+@click.option("--por-rp", is_flag=True, help="Also list every Registro Patronal (always with --rfc).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (por_estado, ...).")
-def status(rfc: str | None, as_json: bool) -> None:
+def status(rfc: str | None, por_rp: bool, as_json: bool) -> None:
     """Show how many media are in each state, overall, per RFC and per Registro Patronal.
 
     \b
@@ -34,13 +35,19 @@ def status(rfc: str | None, as_json: bool) -> None:
     from rich.table import Table
 
     estados = list(data["por_estado"])
+    rps_by_rfc: dict[str, list[dict]] = {}
+    if por_rp or rfc:
+        for item in data["rps"]:
+            rps_by_rfc.setdefault(item["rfc"], []).append(item)
     table = Table(title="Medios de contacto por estado")
-    table.add_column("RFC / RP")
+    table.add_column("RFC / RP", no_wrap=True)
     for e in estados:
         table.add_column(e, justify="right")
     table.add_row("[bold]Total[/bold]", *(str(data["por_estado"][e]) for e in estados))
     for item in data["rfcs"]:
         table.add_row(item["rfc"], *(str(item["por_estado"][e]) for e in estados))
-        for rp in (r for r in data["rps"] if r["rfc"] == item["rfc"]):
+        for rp in rps_by_rfc.get(item["rfc"], []):
             table.add_row(f"  {rp['rp']}", *(str(rp["por_estado"][e]) for e in estados))
-    Console().print(table)
+    Console(width=max(Console().width, 120)).print(table)
+    if not (por_rp or rfc) and data["rps"]:
+        click.echo(f"({len(data['rps'])} registros patronales; detalle con --por-rp o --rfc)")
