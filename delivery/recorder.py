@@ -46,6 +46,9 @@ _AUDIT = (
 )
 
 
+_CHECKPOINT_PAGES = 10_000
+
+
 class _Item:
     __slots__ = ("done", "error", "failure", "row")
 
@@ -68,6 +71,11 @@ class Recorder:
         self._sql = [_OUTBOX_SENT, _MEDIO_SENT, _AUDIT]
         if not self.sqlite:  # psycopg's paramstyle
             self._sql = [s.replace("?", "%s") for s in self._sql]
+        if self.sqlite:
+            # Checkpoint the WAL every ~40 MB instead of every 4 MB: consecutive sends rewrite the
+            # same outbox/medios pages, which a checkpoint copies once however often they changed
+            # (measured: ~190 -> ~140 us a message). Reset in close(): the connection is pooled.
+            self._dbapi().execute(f"PRAGMA wal_autocheckpoint={_CHECKPOINT_PAGES}")
         self._write = threading.Lock()  # held by the sender committing a group
         self._lock = threading.Lock()  # guards _pending
         self._pending: list[_Item] = []
@@ -89,7 +97,14 @@ class Recorder:
             raise item.failure
 
     def close(self) -> None:
+        if self.sqlite:
+            self._dbapi().execute("PRAGMA wal_autocheckpoint=1000")  # SQLite's default
         self.conn.close()
+
+    def _dbapi(self) -> Any:
+        dbapi = self.conn.connection.dbapi_connection
+        assert dbapi is not None
+        return dbapi
 
     def _commit(self, group: list[_Item]) -> None:
         now = self.settings.clock().astimezone(UTC)
@@ -113,8 +128,7 @@ class Recorder:
             i.done = True
 
     def _sent_fast(self, rows: list[Due], now: datetime) -> None:
-        dbapi = self.conn.connection.dbapi_connection
-        assert dbapi is not None
+        dbapi = self._dbapi()
         if self.sqlite:
             ts: Any = now.strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLAlchemy's SQLite format
             vence: Any = (now + timedelta(hours=self.settings.validity_hours)).strftime(

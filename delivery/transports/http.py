@@ -32,9 +32,10 @@ from delivery.render import Message
 
 log = logging.getLogger(__name__)
 
-# A kept-alive connection the gateway closed while idle fails like this on its next request;
-# the request is then sent once more on a new connection (same Idempotency-Key).
-_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+# A kept-alive connection the gateway closed while idle fails like this on its next request (and
+# a new one the gateway's full accept queue reset): the request is sent once more on a new
+# connection, with the same Idempotency-Key, as SMTP does after a dropped connection.
+_DROPPED = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 
 class HttpSmsTransport:
@@ -89,7 +90,6 @@ class HttpSmsSession:
     def __init__(self, transport: HttpSmsTransport) -> None:
         self.t = transport
         self.conn: http.client.HTTPConnection | None = None
-        self.used = False  # the connection has already carried a request
 
     def close(self) -> None:
         if self.conn is not None:
@@ -104,9 +104,9 @@ class HttpSmsSession:
             ensure_ascii=False,
         ).encode()
         headers = {**t.headers, "Idempotency-Key": str(message.outbox_id)}
-        while True:
+        for attempt in (1, 2):
             if self.conn is None:
-                self.conn, self.used = t.connect(), False
+                self.conn = t.connect()
             try:
                 self.conn.request("POST", t.path, body=body, headers=headers)
                 response = self.conn.getresponse()
@@ -114,10 +114,10 @@ class HttpSmsSession:
             except TimeoutError:
                 self.close()
                 raise TemporaryDeliveryError("la pasarela SMS no respondió a tiempo") from None
-            except _STALE:
-                reused = self.used
+            except _DROPPED:
                 self.close()
-                if reused:
+                if attempt == 1:
+                    log.info("SMS gateway connection dropped, reconnecting")
                     continue
                 raise TemporaryDeliveryError(
                     "error de conexión con la pasarela SMS: la conexión se cerró"
@@ -128,7 +128,6 @@ class HttpSmsSession:
                     f"error de conexión con la pasarela SMS: {str(exc) or type(exc).__name__}"
                 ) from None
             break
-        self.used = True
         status = response.status
         log.debug("pasarela SMS: outbox %s -> %s", message.outbox_id, status)
         if 200 <= status < 300:

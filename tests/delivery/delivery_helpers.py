@@ -169,7 +169,10 @@ class Gateway:
             def log_message(self, *args) -> None:  # noqa: ANN002
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 128  # socketserver's 5 resets bursts of connects under load
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/sms"
         self.thread = threading.Thread(
