@@ -2,7 +2,7 @@
 
 ::
 
-    BuzonError                      base; ``code`` and keyword-only context (file=, sheet=, row=, ...)
+    BuzonError                      base; ``code`` and keyword-only context (archivo=, hoja=, ...)
     ├── ConfigError                 a setting or key file is unusable
     ├── InputError                  an input file cannot be used at all (exit 2, nothing changed)
     │   ├── FileMissingError
@@ -31,8 +31,8 @@
         ├── EfirmaArchivoInvalido, EfirmaContrasena, EfirmaLlaveNoCorresponde, EfirmaEsCsd,
         └── EfirmaVencida, EfirmaNoVigente, EfirmaRfcDistinto, EfirmaEmisorNoConfiable
 
-Errors carry their context as attributes; :meth:`BuzonError.one_line` renders the single line the CLI
-prints. Only the CLI edge turns them into exit codes.
+Errors carry their context as attributes; :meth:`BuzonError.one_line` renders the single line
+the CLI prints. Only the CLI edge turns them into exit codes.
 """
 
 from __future__ import annotations

@@ -161,8 +161,8 @@ outbox = Table(
     Column("estado", String(16), nullable=False, server_default="pendiente"),
     Column("intentos", Integer, nullable=False, server_default="0"),
     Column("proximo_intento", TS, nullable=False),
-    # Random per-send nonce (from ``secrets``); the code/token is HMAC(key, nonce), so a re-send after
-    # a crash carries the same secret. The nonce alone reveals nothing without the key.
+    # Random per-send nonce (from ``secrets``); the code/token is HMAC(key, nonce), so a re-send
+    # after a crash carries the same secret. The nonce alone reveals nothing without the key.
     Column("nonce", String(64), nullable=True),
     Column("creado_en", TS, nullable=False),
     Column("enviado_en", TS, nullable=True),

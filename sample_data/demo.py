@@ -1,6 +1,6 @@
 """The README's first command: the whole pipeline on the sample upload, embedded defaults.
 
-Every step runs the real ``buzon`` CLI in a subprocess, exactly as an operator would type it, against
+Every step runs the real ``buzon`` CLI in a subprocess, as an operator would type it, against
 a fresh ``BUZON_HOME`` (``.buzon/demo``: SQLite, file-spool transports, generated demo keys).
 
     python -m sample_data.demo

@@ -1,6 +1,6 @@
 """Generate ``sample_data/carga_corporativo.xlsx``: a realistic corporate upload.
 
-A payroll outsourcer's template: a title row, an instructions sheet (no header, reported as skipped),
+A payroll outsourcer's template: a title row, an instructions sheet (no header: reported skipped),
 a wide sheet with 3 client RFCs and ~300 Registros Patronales sharing a few emails, and a long
 ("one medium per row") sheet. It carries deliberate mistakes, each named in ``MISTAKES``, so a new
 user sees every kind of rejection. Deterministic: the same file every run.
@@ -55,14 +55,23 @@ def build(out: Path = OUT) -> Path:
     info.title = "Instrucciones"
     info["A1"] = "Carga masiva de medios de contacto — Buzón IMSS"
     info["A1"].font = Font(bold=True, size=14)
-    info["A3"] = "Captura un renglón por registro patronal; deja vacío el registro patronal para el RFC."
+    info["A3"] = (
+        "Captura un renglón por registro patronal; deja vacío el registro patronal para el RFC."
+    )
     info["A4"] = "Hasta 5 correos y 1 celular por RFC y por registro patronal."
 
     ws = wb.create_sheet("Medios por RP")
     ws["A1"] = "Despacho Nómina Integral — medios de contacto al 06/08/2024"
     ws["A1"].font = Font(bold=True)
-    headers = ["RFC", "Razón social", "Registro patronal", "Correo 1", "Correo 2", "Correo 3",
-               "Celular"]
+    headers = [
+        "RFC",
+        "Razón social",
+        "Registro patronal",
+        "Correo 1",
+        "Correo 2",
+        "Correo 3",
+        "Celular",
+    ]
     ws.append([])
     ws.append(headers)
     for cell in ws[3]:
@@ -70,41 +79,123 @@ def build(out: Path = OUT) -> Path:
     for rfc, name, prefix, count in CLIENTS:
         domain = name.split()[1].lower().replace("í", "i") + ".mx"
         # RFC scope: two emails and the mobile of the legal representative (as a number cell).
-        ws.append([rfc, name, None, f"buzon@{domain}", f"direccion@{domain}", None,
-                   int(f"55{rnd.randint(10000000, 99999999)}")])
+        ws.append(
+            [
+                rfc,
+                name,
+                None,
+                f"buzon@{domain}",
+                f"direccion@{domain}",
+                None,
+                int(f"55{rnd.randint(10000000, 99999999)}"),
+            ]
+        )
         shared = [f"nomina{i}@{domain}" for i in range(1, 4)]
         for i in range(count):
             number = rp(prefix, 10000 + i * 7)
-            formatted = f"{number[:3]}-{number[3:8]}-{number[8:10]}-{number[10]}" if i % 5 == 0 else number
-            mobile = f"+52 1 33 {rnd.randint(1000, 9999)} {rnd.randint(1000, 9999)}" if i % 10 == 0 else None
+            formatted = (
+                f"{number[:3]}-{number[3:8]}-{number[8:10]}-{number[10]}" if i % 5 == 0 else number
+            )
+            mobile = (
+                f"+52 1 33 {rnd.randint(1000, 9999)} {rnd.randint(1000, 9999)}"
+                if i % 10 == 0
+                else None
+            )
             ws.append([rfc, name, formatted, shared[i % 3], f"rh@{domain}", None, mobile])
     # Deliberate mistakes.
     ws.append(["XAXX010101000", "Público en general", None, "ventas@publico.mx", None, None, None])
     ws.append(["EKU90031", "Empresa Kumo Universal", None, "error@kumo.mx", None, None, None])
     bad_digit = rp("Y39", 99999)[:-1] + str((int(rp("Y39", 99999)[-1]) + 1) % 10)
-    ws.append(["EKU9003173C9", "Empresa Kumo Universal, S.A. de C.V.", bad_digit, "nomina1@kumo.mx",
-               None, None, None])
-    ws.append(["ABC680524P76", "Alimentos del Bajío Centro, S.A. de C.V.", rp("Y39", 10000),
-               "intruso@bajio.mx", None, None, None])
-    ws.append(["EKU9003173C9", "Empresa Kumo Universal, S.A. de C.V.", None, "nomina@@kumo.mx",
-               None, None, "800 123 4567"])
-    ws.append(["ABC680524P76", "Alimentos del Bajío Centro, S.A. de C.V.", None, "a1@bajio.mx",
-               "a2@bajio.mx", "a3@bajio.mx", "044 81 5555 1234"])
+    ws.append(
+        [
+            "EKU9003173C9",
+            "Empresa Kumo Universal, S.A. de C.V.",
+            bad_digit,
+            "nomina1@kumo.mx",
+            None,
+            None,
+            None,
+        ]
+    )
+    ws.append(
+        [
+            "ABC680524P76",
+            "Alimentos del Bajío Centro, S.A. de C.V.",
+            rp("Y39", 10000),
+            "intruso@bajio.mx",
+            None,
+            None,
+            None,
+        ]
+    )
+    ws.append(
+        [
+            "EKU9003173C9",
+            "Empresa Kumo Universal, S.A. de C.V.",
+            None,
+            "nomina@@kumo.mx",
+            None,
+            None,
+            "800 123 4567",
+        ]
+    )
+    ws.append(
+        [
+            "ABC680524P76",
+            "Alimentos del Bajío Centro, S.A. de C.V.",
+            None,
+            "a1@bajio.mx",
+            "a2@bajio.mx",
+            "a3@bajio.mx",
+            "044 81 5555 1234",
+        ]
+    )
     ws.append([])  # an empty row in the middle: ignored
     ws.append(["abc-680524-p76", None, "", "A1@Bajio.MX", "a4@bajio.mx", None, None])
     # A client registered with an email only: it cannot be activated yet (RFC_INCOMPLETO).
-    ws.append(["MAR920615KJ6", "Maquinados del Río, S.A. de C.V.", None, "contacto@maquinados.mx",
-               None, None, None])
+    ws.append(
+        [
+            "MAR920615KJ6",
+            "Maquinados del Río, S.A. de C.V.",
+            None,
+            "contacto@maquinados.mx",
+            None,
+            None,
+            None,
+        ]
+    )
 
     long = wb.create_sheet("Altas por medio")
-    long.append(["R.F.C.", "Nombre o razón social", "NRP", "Mecanismo de comunicación",
-                 "Medio de contacto"])
-    long.append(["GODE561231GR8", "Eduardo González Díaz", rp("C45", 10007), "Teléfono celular",
-                 "(33) 3615-0000"])
-    long.append(["GODE561231GR8", "Eduardo González Díaz", rp("C45", 10007), "Teléfono móvil",
-                 "33 3615 9999"])
-    long.append(["GODE561231GR8", "Eduardo González Díaz", None, "Correo electrónico",
-                 "eduardo.gonzalez@gonzalez.mx"])
+    long.append(
+        ["R.F.C.", "Nombre o razón social", "NRP", "Mecanismo de comunicación", "Medio de contacto"]
+    )
+    long.append(
+        [
+            "GODE561231GR8",
+            "Eduardo González Díaz",
+            rp("C45", 10007),
+            "Teléfono celular",
+            "(33) 3615-0000",
+        ]
+    )
+    long.append(
+        [
+            "GODE561231GR8",
+            "Eduardo González Díaz",
+            rp("C45", 10007),
+            "Teléfono móvil",
+            "33 3615 9999",
+        ]
+    )
+    long.append(
+        [
+            "GODE561231GR8",
+            "Eduardo González Díaz",
+            None,
+            "Correo electrónico",
+            "eduardo.gonzalez@gonzalez.mx",
+        ]
+    )
     long.append(["GODE561231GR8", "Eduardo González Díaz", None, "Fax", "33 3615 0001"])
     long.append(["ABC680524P76", "Alimentos del Bajío Centro", None, "correo", "a5@bajio.mx"])
     long.append(["ABC680524P76", "Alimentos del Bajío Centro", None, "e-mail", "a6@bajio.mx"])

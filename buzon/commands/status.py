@@ -11,7 +11,9 @@ __commands__ = ["status"]
 
 @click.command()
 @click.option("--rfc", help="Only this RFC.")
-@click.option("--por-rp", is_flag=True, help="Also list every Registro Patronal (always with --rfc).")
+@click.option(
+    "--por-rp", is_flag=True, help="Also list every Registro Patronal (always with --rfc)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (por_estado, ...).")
 def status(rfc: str | None, por_rp: bool, as_json: bool) -> None:
     """Show how many media are in each state, overall, per RFC and per Registro Patronal.
