@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -38,8 +40,35 @@ def print_summary(summary: dict, *, title: str = "Resultado de la validación") 
     console.print(table)
 
 
+@contextmanager
+def stage_progress(enabled: bool, total: int) -> Iterator[Callable[[str], None] | None]:
+    """A progress bar on stderr over ``total`` stages (one per file read, then validation).
+
+    Shown only on a terminal, so logs and ``--json`` output stay clean.
+    """
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("preparando", total=total)
+        started = False
+
+        def show(stage: str) -> None:
+            nonlocal started
+            if started:
+                bar.advance(task)
+            started = True
+            bar.update(task, description=stage)
+
+        yield show
+
+
 def progress_printer(enabled: bool):  # noqa: ANN201
-    """A progress callback writing stage lines to stderr (quiet unless a terminal or asked)."""
+    """A progress callback writing stage lines to stderr (for -v runs without a terminal)."""
     if not enabled:
         return None
 
@@ -70,7 +99,8 @@ def plan(files: tuple[Path, ...], out: Path | None, as_json: bool) -> None:
     from schemas.plan import plan_files
 
     settings = Settings()
-    result = plan_files(files, settings, progress=progress_printer(sys.stderr.isatty()))
+    with stage_progress(sys.stderr.isatty(), len(files) + 1) as progress:
+        result = plan_files(files, settings, progress=progress)
     if out is not None:
         from reports.plan_outputs import write_plan_outputs
 
