@@ -32,6 +32,7 @@ ESTADOS_ENTREGA = {
     "rebotado": "bounced",
 }
 _MAX_ERRORES = 5
+_HASH_SLICE = 100_000
 _SCHEMA = {c: pl.String for c in CAMPOS}
 
 
@@ -235,15 +236,23 @@ def contenido_hash(key: bytes, df: pl.DataFrame) -> pl.Series:
     Two lines that say the same thing (same kind, fields and instant) are one event.
     """
     # concat_str yields null if any part is null, so nulls become a sentinel first.
-    canon = df.select(
-        pl.concat_str(
-            [
-                pl.col(c).cast(pl.String).fill_null("\x00")
-                if c != "fecha"
-                else pl.col("fecha").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
-                for c in CAMPOS
-            ],
-            separator="\x1f",
-        )
-    ).to_series()
-    return pl.Series("hash", Hasher(key).many(canon.to_list()), dtype=pl.String)
+    canon = pl.concat_str(
+        [
+            pl.col(c).cast(pl.String).fill_null("\x00")
+            if c != "fecha"
+            else pl.col("fecha").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
+            for c in CAMPOS
+        ],
+        separator="\x1f",
+    )
+    h = Hasher(key)
+    # In slices: a million lines as Python strings at once would cost hundreds of MB.
+    parts = [
+        pl.Series(h.many(df.slice(i, _HASH_SLICE).select(canon).to_series().to_list()))
+        for i in range(0, df.height, _HASH_SLICE)
+    ]
+    return (
+        pl.concat(parts).cast(pl.String).rename("hash")
+        if parts
+        else pl.Series("hash", [], pl.String)
+    )

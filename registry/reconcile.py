@@ -33,6 +33,12 @@ INTENTOS = ("confirmacion_correo", "codigo_sms")
 # Outcomes that moved nothing forward; everything else is reported under "rejected".
 EXITOS = frozenset({"validado", "entregado", "no_entregado"})
 FALLOS_ENTREGA = ("failed", "bounced")
+# What the writes and the pages need of a decided event (decidir's working columns are dropped).
+_DECIDIDOS = (
+    *("seq", "hash", "tipo", "origen", "fecha", "medio_id", "token_hash", "rfc", "telefono"),
+    *("codigo_hash", "referencia", "estado", "motivo", "resultado", "cuenta_fallo"),
+    "intentos_despues",
+)
 
 
 @dataclass
@@ -197,18 +203,26 @@ def aplicar(
     eventos = eventos.with_columns(seq=pl.int_range(0, pl.len(), dtype=pl.Int64))
     with io.cache_grande(conn, eventos.height > io.ROWS_PER_WRITE):
         prep, med = io.preparar(conn, key, eventos)
-        decididos = decidir(prep, med, settings.max_wrong_codes)
+        del eventos  # a million-line batch: keep one frame of it alive at a time
+        decididos = decidir(prep, med, settings.max_wrong_codes).select(_DECIDIDOS)
+        del prep
         _escribir(conn, settings, decididos, med, now, res)
     res.applied = decididos.height
     counts = decididos.group_by("resultado").len()
     for r, n in counts.iter_rows():
         if r not in EXITOS:
             res.rejected[r] = n
-    res.resultados = decididos.join(
-        med.select(pl.col("id").alias("medio_id"), "rfc", "valor", "mecanismo"),
-        on="medio_id",
-        how="left",
-    ).sort("seq")
+    res.resultados = (
+        decididos.select(
+            "seq", "tipo", "fecha", "origen", "medio_id", "resultado", "intentos_despues"
+        )
+        .join(
+            med.select(pl.col("id").alias("medio_id"), "rfc", "valor", "mecanismo"),
+            on="medio_id",
+            how="left",
+        )
+        .sort("seq")
+    )
     return res
 
 
@@ -220,8 +234,9 @@ def _escribir(
     now: datetime,
     res: Resumen,
 ) -> None:
-    """Write one decided batch. The sellos of the acuses are made on every core while the events,
-    state changes and audit rows are written, then the acuses are inserted."""
+    """Write one decided batch. The sellos of the acuses are made on every core while the state
+    changes, audit rows and events are written (events in time order, so their ids are too); then
+    the acuses are inserted."""
     from registry.acuses import preparar as preparar_acuses
 
     estado = med.select(pl.col("id").alias("medio_id"), pl.col("estado").alias("de"))
@@ -244,7 +259,6 @@ def _escribir(
         ],
         now=now,
     )
-    io.insertar_eventos(conn, d, now)
     fallos = (
         d.filter(pl.col("cuenta_fallo"))
         .group_by("medio_id")
@@ -299,6 +313,8 @@ def _escribir(
                 valores={"aclaracion": [True] * ne.height, "motivo": ne["motivo"].to_list()},
             )
         )
+    # The event log last: its million rows would push the media pages out of the page cache.
+    io.insertar_eventos(conn, d.sort("fecha", "seq"), now)
     emision.insertar(conn)
 
 
@@ -332,13 +348,14 @@ def reconciliar(settings: Settings, archivos: list, *, engine: Engine | None = N
     from callbacks.events import leer_archivo
     from registry.db import get_engine
 
-    frames = [leer_archivo(p) for p in archivos]
+    lotes = [pl.concat([leer_archivo(p) for p in archivos])] if archivos else []
     engine = engine or get_engine(settings)
     now = utc(settings.clock())
     res = Resumen()
     with engine.begin() as conn:
-        if frames:
-            res = aplicar(conn, settings, pl.concat(frames), now=now)
+        if lotes:
+            # Handed over (popped), not kept here: aplicar drops it once the events are digested.
+            res = aplicar(conn, settings, lotes.pop(), now=now)
         res.expired = vencer(conn, settings, now=now)
     res.resultados = None
     return res

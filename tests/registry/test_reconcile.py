@@ -276,3 +276,75 @@ def test_cli_honours_buzon_now(settings: Settings, tmp_path: Path, monkeypatch) 
     assert (
         r.exit_code == 2 and "línea 2: tipo desconocido" in r.output and "Traceback" not in r.output
     )
+
+
+def test_bulk_path_keeps_per_medium_order(
+    db_settings: Settings, tmp_path: Path, monkeypatch
+) -> None:
+    """A file large enough for the bulk paths (whole-store snapshot, range duplicate check,
+    sliced inserts) decides exactly like a small one."""
+    import registry.reconcile_io as rio
+
+    monkeypatch.setattr(rio, "IN_MAX", 1000)
+    monkeypatch.setattr(rio, "ROWS_PER_WRITE", 700)
+    s = db_settings.model_copy(update={"now": T0 + timedelta(hours=80)})
+    engine = get_engine(s)
+    three = sembrar(engine, s, RFC, telefono="5512345678", enviado_en=T0)
+    five = sembrar(engine, s, RFC, telefono="5587654321", enviado_en=T0)
+    late = sembrar(engine, s, RFC, correo="tarde@b.mx", enviado_en=T0)
+    idle = sembrar(engine, s, RFC, correo="nadie@b.mx", enviado_en=T0)
+    bounced = sembrar(engine, s, RFC, correo="rebota@b.mx", enviado_en=T0)
+
+    def code(m, c: str, minute: float) -> dict:
+        return {
+            "tipo": "codigo_sms",
+            "rfc": RFC,
+            "telefono": m.valor,
+            "codigo": c,
+            "fecha": _at(minute),
+        }
+
+    rows = [code(three, _otro(three.secreto, k), k) for k in range(1, 4)]
+    rows += [code(three, three.secreto, 10), code(three, _otro(three.secreto), 11)]
+    rows += [code(five, _otro(five.secreto, k), k) for k in range(1, 6)]
+    rows += [code(five, five.secreto, 12)]
+    rows += [{"tipo": "confirmacion_correo", "token": late.secreto, "fecha": _at(72 * 60 + 1)}]
+    rows += [
+        {"tipo": "entrega", "referencia": bounced.outbox_id, "estado": "bounced", "fecha": _at(2)}
+    ]
+    rows += [
+        {"tipo": "confirmacion_correo", "token": f"desconocido{i:08d}", "fecha": _at(i / 100)}
+        for i in range(2500)
+    ]
+    rows.reverse()  # file order is not time order
+    path = _write(tmp_path / "grande.csv", rows)
+    res = reconciliar(s, [path]).as_json()
+    assert res == {
+        "events": 2513,
+        "applied": 2513,
+        "rejected": {
+            "codigo_agotado": 1,
+            "codigo_incorrecto": 8,
+            "desconocido": 2500,
+            "vencido": 1,
+            "ya_validado": 1,
+        },
+        "validated": 1,
+        "expired": 3,
+        "no_entregado": 1,
+        "duplicates": 0,
+    }
+    assert (
+        _medio(engine, three.medio_id).estado,
+        _medio(engine, three.medio_id).intentos_fallidos,
+    ) == ("validado", 3)
+    dead = _medio(engine, five.medio_id)
+    assert (dead.estado, dead.intentos_fallidos, dead.secreto_hash) == ("vencido", 5, None)
+    assert _medio(engine, late.medio_id).estado == "vencido"
+    assert _medio(engine, idle.medio_id).estado == "vencido"
+    assert _medio(engine, bounced.medio_id).estado == "no_entregado"
+    assert _count(engine, auditoria, auditoria.c.a_estado == "vencido") == 3
+    assert _count(engine, acuses, acuses.c.medio_id == three.medio_id) == 1
+    again = reconciliar(s, [path]).as_json()
+    assert again["duplicates"] == 2513 and again["applied"] == 0 and again["expired"] == 0
+    assert _count(engine, eventos) == 2513
