@@ -40,9 +40,16 @@ def rfc_checks(values: pl.Series) -> pl.DataFrame:
     )
 
 
-def rfc_flags(col: str, values: pl.Series) -> tuple[pl.Expr, pl.Expr]:
-    """Per row of ``col`` (compact RFCs): (valid, check digit ok); stdnum once per distinct RFC."""
-    checks = rfc_checks(values)
+def rfc_flags(
+    col: str, values: pl.Series | None = None, *, checks: pl.DataFrame | None = None
+) -> tuple[pl.Expr, pl.Expr]:
+    """Per row of ``col`` (compact RFCs): (valid, check digit ok); stdnum once per distinct RFC.
+
+    ``checks`` may be given already computed by :func:`rfc_checks` (e.g. in a background thread).
+    """
+    if checks is None:
+        assert values is not None
+        checks = rfc_checks(values)
     ok = dict(zip(checks["rfc"], checks["rfc_ok"], strict=True))
     digit = dict(zip(checks["rfc"], checks["rfc_digito_ok"], strict=True))
     value = pl.col(col)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import polars as pl
@@ -55,10 +56,15 @@ def validate_entries(
         # Separate steps: an expression reused inside another one is evaluated once per use.
         .with_columns(pl.coalesce("_correo", "_telefono").alias("medio"))
     )
-    df = nz.with_email_parts(df, "_correo").collect()
+    # stdnum's per-RFC loop holds the GIL while polars' collect releases it: run them side by side.
+    distinct_rfcs = entries.select(nz.rfc_compact("rfc_valor").alias("rfc"))["rfc"].unique()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        rfc_checked = pool.submit(nz.rfc_checks, distinct_rfcs)
+        df = nz.with_email_parts(df, "_correo").collect()
+        rfc_table = rfc_checked.result()
     tld_ok, slow_ok = nz.email_lookups(df.filter(mecanismo == "correo"), "medio")
     phones = df.filter((mecanismo == "telefono") & nz.phone_shape_ok("medio"))["medio"]
-    rfc_ok, rfc_digito_ok = nz.rfc_flags("rfc", df["rfc"])
+    rfc_ok, rfc_digito_ok = nz.rfc_flags("rfc", checks=rfc_table)
     rp = pl.col("rp")
     per_value = [(~pl.col("rfc_ok"), "RFC_INVALIDO"), (pl.col("_rp_forma"), "RP_INVALIDO")]
     if not rp_digito_warning:
