@@ -1,8 +1,10 @@
 """Guarded bulk state changes of media, each with its audit row.
 
-Every component that moves a medium between states (apply, baja, delivery, reconcile) goes
-through :func:`cambiar_estado`: the ``WHERE estado IN origenes(a)`` guard makes the state machine
-hold even when two processes race, and makes a repeated call a no-op.
+Components that move a medium between states (apply, baja, resend, delivery failures) go through
+:func:`cambiar_estado`: the ``WHERE estado IN origenes(a)`` guard makes the state machine hold even
+when two processes race, and makes a repeated call a no-op. The two hot paths (accepted sends in
+``delivery.recorder``, bulk reconciliation in ``registry.reconcile_bulk``) use prepared statements
+with the same guard and the same audit rows.
 """
 
 from __future__ import annotations
