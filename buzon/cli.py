@@ -17,6 +17,22 @@ from buzon import __version__, commands
 from buzon.errors import BuzonError
 
 
+def _describe(exc: Exception) -> str:
+    """One line for an error that is not a BuzonError (settings, the file system, a bug)."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        problems = "; ".join(
+            f"BUZON_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        return f"configuración inválida: {problems}"
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror or exc}{where}"
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"error inesperado ({type(exc).__name__}): {text[:300]} (detalle con -vv)"
+
+
 class _Group(click.Group):
     """Turns a :class:`BuzonError` into one stderr line and its exit code (also under CliRunner)."""
 
@@ -29,6 +45,12 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("error: interrumpido", err=True)
             raise click.exceptions.Exit(130) from None
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # the last line of defence: one line, never a traceback
+            click.echo(f"error: {_describe(exc)}", err=True)
+            logging.getLogger("buzon").debug("detalle del error", exc_info=True)
+            raise click.exceptions.Exit(1) from None
 
 
 @click.group(

@@ -41,3 +41,21 @@ def test_unknown_command_is_one_line_error() -> None:
     result = CliRunner().invoke(cli, ["nope"])
     assert result.exit_code == 2
     assert "Traceback" not in result.output
+
+
+def test_bad_setting_is_one_line_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BUZON_NOW", "ayer")
+    result = CliRunner().invoke(cli, ["status"])
+    assert result.exit_code == 1
+    assert "BUZON_NOW" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_os_error_is_one_line_error(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    blocker = tmp_path / "archivo"
+    blocker.write_text("no soy carpeta")
+    monkeypatch.setenv("BUZON_HOME", str(tmp_path / "home"))
+    result = CliRunner().invoke(cli, ["acuses", "--out", str(blocker / "sub")])
+    assert result.exit_code == 1
+    assert result.output.startswith("error: ")
+    assert "Traceback" not in result.output
