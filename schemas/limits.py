@@ -33,6 +33,22 @@ class Existing:
     active: pl.DataFrame = field(default_factory=_empty_active)  # {rfc, rp|null, mecanismo, medio}
 
 
+def _row_hash(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
+    """A 64-bit hash per row of ``columns`` (a null RP hashed as "", as the exact keys treat it).
+
+    Hashes only narrow the search: every answer is then confirmed on the real strings, so a
+    collision can cost time but never change a result.
+    """
+    parts = [pl.col(c).fill_null("") if c == "rp" else pl.col(c) for c in columns]
+    return frame.select(parts).hash_rows(seed=7)
+
+
+def _repeated_hashes(hashes: pl.Series) -> pl.Series:
+    """The hash values that occur more than once (a sort and a neighbour comparison)."""
+    ordered = hashes.sort()
+    return ordered.filter(ordered == ordered.shift(1)).unique()
+
+
 def rp_owners(candidates: pl.DataFrame, existing: Existing) -> pl.Series:
     """The ``orden`` of entries whose RP belongs to another RFC (RP_OTRO_RFC).
 
@@ -41,9 +57,21 @@ def rp_owners(candidates: pl.DataFrame, existing: Existing) -> pl.Series:
     under two RFCs, or already owned in the registry, can fail; the rest are never joined.
     """
     rows = candidates.filter(pl.col("rp").is_not_null())
+    # An RP under two RFCs has two distinct (rp, rfc) pairs: some pair hash repeats an RP hash
+    # beside another pair. Sorting (RP hash, pair hash) puts them side by side; a collision only
+    # adds suspects, checked on the real strings below.
+    keys = pl.DataFrame(
+        {
+            "r": rows.select(pl.col("rp").hash(seed=7)).to_series(),
+            "p": _row_hash(rows, ["rp", "rfc"]),
+        }
+    ).sort("r", "p")
+    twice = (pl.col("r") == pl.col("r").shift(1)) & (pl.col("p") != pl.col("p").shift(1))
+    maybe = keys.filter(twice)["r"].unique()
+    rows = rows.filter(pl.col("rp").hash(seed=7).is_in(maybe.implode()))
     shared = rows.group_by("rp").agg(pl.col("rfc").n_unique().alias("n")).filter(pl.col("n") > 1)
     suspects = pl.concat([shared["rp"], existing.rp_owner["rp"]]).unique()
-    doubtful = rows.filter(pl.col("rp").is_in(suspects.implode())).sort("orden")
+    doubtful = candidates.filter(pl.col("rp").is_in(suspects.implode())).sort("orden")
     first = doubtful.unique("rp", keep="first", maintain_order=True).select(
         "rp", pl.col("rfc").alias("dueno")
     )
@@ -54,12 +82,18 @@ def rp_owners(candidates: pl.DataFrame, existing: Existing) -> pl.Series:
 
 _SEP = "\x1f"  # unit separator: cannot occur in a normalized RFC, RP, mechanism or medium
 _LIMITS = {"correo": MAX_CORREOS, "telefono": MAX_TELEFONOS}
+_SCOPE = ["rfc", "rp", "mecanismo"]
+_MEDIUM = [*_SCOPE, "medio"]
 
 
 def _scope() -> pl.Expr:
     return pl.concat_str(
         [pl.col("rfc"), pl.col("rp").fill_null(""), pl.col("mecanismo")], separator=_SEP
     ).alias("scope")
+
+
+def _key() -> pl.Expr:
+    return pl.concat_str(["scope", "medio"], separator=_SEP).alias("_clave")
 
 
 def scope_ranks(candidates: pl.DataFrame, existing: Existing) -> pl.DataFrame:
@@ -73,41 +107,60 @@ def scope_ranks(candidates: pl.DataFrame, existing: Existing) -> pl.DataFrame:
     scope (DUPLICADO).
 
     Exact ranks are only computed in scopes that hold more media than their limit: elsewhere every
-    medium fits and ``rango`` is 1. Per-scope window ranks over a million entries (hundreds of
-    thousands of scopes) cost seconds; the crowded scopes are few.
+    medium fits and ``rango`` is 1. Per-scope window ranks and string keys over a million entries
+    (hundreds of thousands of scopes) cost seconds; the crowded scopes and the repeated media are
+    few. So 64-bit row hashes find the few rows that may matter (a collision only adds rows) and
+    the string keys are built and compared on those rows alone.
     """
-    rows = candidates.sort("orden").select("orden", _scope(), "mecanismo", "medio")
-    key = pl.concat_str(["scope", "medio"], separator=_SEP)
+    rows = candidates.select("orden", "rfc", "rp", "mecanismo", "medio")
+    if not rows["orden"].is_sorted():
+        rows = rows.sort("orden")
+    medium_hash = _row_hash(rows, _MEDIUM)
+    scope_hash = _row_hash(rows, _SCOPE)
+    rows = rows.with_columns(medium_hash.alias("_h"), scope_hash.alias("_cubo"))
+    empty = pl.Series(dtype=pl.Int64)
+
+    # Repeated media: only rows whose hash repeats can repeat; judged on the real key.
+    maybe = rows.filter(pl.col("_h").is_in(_repeated_hashes(medium_hash).implode()))
+    repeated = (
+        maybe.with_columns(_scope()).filter(~_key().is_first_distinct())["orden"]
+        if maybe.height
+        else empty
+    )
     active = existing.active
-    held = active.select(_scope(), "medio").unique()
-    held_keys = held.select(key)["scope"]
-    rows = rows.with_columns(key.alias("_clave")).with_columns(
-        ~pl.col("_clave").is_first_distinct().alias("repetido"),
-        (pl.col("_clave").is_in(held_keys.implode()) if held.height else pl.lit(False)).alias(
-            "registrado"
-        ),
+    held = active.select(_scope(), "medio", *_SCOPE).unique(["scope", "medio"])
+    registered = empty
+    if held.height:
+        maybe = rows.filter(pl.col("_h").is_in(_row_hash(held, _MEDIUM).implode()))
+        held_keys = held.select(_key())["_clave"]
+        registered = maybe.with_columns(_scope()).filter(_key().is_in(held_keys.implode()))["orden"]
+    rows = rows.with_columns(
+        pl.col("orden").is_in(repeated.implode()).alias("repetido"),
+        pl.col("orden").is_in(registered.implode()).alias("registrado"),
     )
-    # Finding the crowded scopes groups by a 64-bit hash of the scope: much cheaper than strings,
-    # and a collision only merges counts, so it can flag a scope that is not crowded (ranked
-    # exactly below, on the real key) but never miss one that is.
-    bucket = pl.col("scope").hash(seed=7).alias("_cubo")
-    # A merged bucket may mix mechanisms: it is judged by the stricter limit (mobiles: 1).
-    limit = pl.col("mecanismo").replace_strict(_LIMITS, default=0, return_dtype=pl.Int64)
-    held_counts = held.group_by(bucket).agg(pl.len().cast(pl.Int64).alias("en_registro"))
-    new_media = (
-        rows.filter(~pl.col("repetido") & ~pl.col("registrado"))
-        .group_by(bucket)
-        .agg(pl.len().cast(pl.Int64).alias("nuevos"), limit.min().alias("limite"))
-        .join(held_counts, on="_cubo", how="left")
-        .with_columns(pl.col("en_registro").fill_null(0))
-    )
-    crowded = new_media.filter(pl.col("nuevos") + pl.col("en_registro") > pl.col("limite"))["_cubo"]
-    if crowded.len() == 0:
+
+    # Crowded scopes: per mechanism, a sorted list of the scope hashes of the new media and the
+    # registry's media; a value equal to the one `limit` places before it occurs over `limit`
+    # times. A collision merges two scopes and can only flag too many (ranked exactly below).
+    new = rows.filter(~pl.col("repetido") & ~pl.col("registrado"))
+    held_hash = _row_hash(held, _SCOPE) if held.height else pl.Series(dtype=pl.UInt64)
+    crowded = [new.filter(~pl.col("mecanismo").is_in(list(_LIMITS)))["_cubo"]]
+    for mechanism, limit in _LIMITS.items():
+        mine = pl.concat(
+            [
+                new.filter(pl.col("mecanismo") == mechanism)["_cubo"],
+                held_hash.filter(held["mecanismo"] == mechanism) if held.height else held_hash,
+            ]
+        ).sort()
+        crowded.append(mine.filter(mine == mine.shift(limit)))
+    crowded_hashes = pl.concat(crowded).unique()
+    if crowded_hashes.len() == 0:
         return rows.select(
             "orden", "mecanismo", pl.lit(1, dtype=pl.Int64).alias("rango"), "repetido"
         )
     busy = (
-        rows.filter(bucket.is_in(crowded.implode()))
+        rows.filter(pl.col("_cubo").is_in(crowded_hashes.implode()))
+        .with_columns(_scope())
         .join(
             held.group_by("scope").agg(pl.len().cast(pl.Int64).alias("en_registro")),
             on="scope",

@@ -94,6 +94,37 @@ def rp_check_digit_ok(col: str) -> pl.Expr:
     return (check == value.str.slice(10, 1)).fill_null(False)
 
 
+def rp_check_digit_parts(col: str) -> list[pl.Expr]:
+    """First step of :func:`rp_check_digit_ok_from_parts`: three narrow columns per RP.
+
+    The same rule as :func:`rp_check_digit_ok`, about three times faster on a million rows: the
+    nine middle digits are read as one integer (when they are nine ASCII digits) and taken apart
+    with integer arithmetic instead of nine string slices. It needs two ``with_columns`` steps
+    because a sub-expression used nine times would be evaluated nine times.
+    """
+    value = pl.col(col)
+    return [
+        value.str.slice(0, 1)
+        .replace_strict(_HEAD_SUM, default=None, return_dtype=pl.Int64)
+        .alias("_rp_cabeza"),
+        pl.when(value.str.contains(r"^[A-Z0-9][0-9]{9}"))
+        .then(value.str.slice(1, 9).cast(pl.Int64, strict=False))
+        .alias("_rp_cuerpo"),
+        value.str.slice(10, 1).alias("_rp_verificador"),
+    ]
+
+
+def rp_check_digit_ok_from_parts() -> pl.Expr:
+    """:func:`rp_check_digit_ok` from the columns of :func:`rp_check_digit_parts`."""
+    body = pl.col("_rp_cuerpo")
+    total = pl.col("_rp_cabeza")
+    for k in range(1, 10):
+        digit = (body // 10 ** (9 - k)) % 10
+        total = total + (digit * 2 - 9 * (digit >= 5).cast(pl.Int64) if k % 2 else digit)
+    check = ((10 - total % 10) % 10).cast(pl.String)
+    return (check == pl.col("_rp_verificador")).fill_null(False)
+
+
 # After "+52" lost its "+": a country code with the legacy mobile 1, a bare country code, or the
 # legacy 044/045 (mobile) and 01 (long distance) prefixes, each in front of exactly 10 characters.
 _PHONE_PREFIXES = r"^(?:521(.{10})|52(.{10})|04[45](.{10})|01(.{10}))$"

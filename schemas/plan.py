@@ -5,7 +5,9 @@ Pure functions, no Prefect: ``buzon plan`` starts fast and ``flows/plan.py`` wra
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +17,6 @@ from buzon.errors import NoHeaderError
 from loaders import RawSheet, read_upload
 from schemas.entries import ENTRY_SCHEMA, detect_layout, extract_entries
 from schemas.limits import Existing
-from schemas.validate import WARNING_COLUMNS, validate_entries
 
 ExistingLoader = Callable[[list[str], list[str]], Existing]
 Progress = Callable[[str], None]
@@ -47,6 +48,20 @@ class PlanResult:
         return self.entries.filter(pl.col("codigo").is_not_null())
 
 
+def _import_validation() -> None:
+    # pandera, email-validator, phonenumbers and stdnum take about half a second to import;
+    # a background import overlaps it with the file read (calamine releases the GIL).
+    import schemas.models  # noqa: F401
+    import schemas.validate  # noqa: F401
+
+
+def prefetch_validation() -> threading.Thread:
+    """Start importing the validation modules in the background; join before validating."""
+    thread = threading.Thread(target=_import_validation, name="buzon-import", daemon=True)
+    thread.start()
+    return thread
+
+
 def load_file(path: str | Path, *, max_bytes: int = 200 * 2**20) -> FileEntries:
     """Read one upload into entries (file order). Raises InputError if the file is unusable."""
     path = Path(path)
@@ -74,6 +89,8 @@ def combine(files: Sequence[FileEntries]) -> pl.DataFrame:
 
 
 def summarize(files: Sequence[FileEntries], entries: pl.DataFrame, warnings: pl.DataFrame) -> dict:
+    # Only the columns the counts need: filtering every column of a million rows costs more.
+    entries = entries.select("codigo", "mecanismo", "rfc", "rp", "medio", "duplicado")
     accepted = entries.filter(pl.col("codigo").is_null())
 
     def counts(frame: pl.DataFrame) -> dict[str, int]:
@@ -92,7 +109,7 @@ def summarize(files: Sequence[FileEntries], entries: pl.DataFrame, warnings: pl.
         "entries": entries.height,
         "accepted": accepted.height,
         "rejected": entries.height - accepted.height,
-        "rejections": counts(entries.filter(pl.col("codigo").is_not_null())),
+        "rejections": counts(entries.select("codigo").filter(pl.col("codigo").is_not_null())),
         "warnings": counts(warnings),
         "media": media_counts,
         # A duplicate repeats (rfc, rp, mecanismo, medio) of an earlier accepted entry.
@@ -125,18 +142,31 @@ def plan_entries(
         existing = existing_loader(
             keys["rfc"].drop_nulls().unique().to_list(), keys["rp"].drop_nulls().unique().to_list()
         )
-    validated = validate_entries(entries, existing, rp_digito_warning=rp_digito_warning)
-    if check_model:
-        from schemas.models import check_accepted
+    from schemas.validate import WARNING_COLUMNS, validate_entries
 
-        check_accepted(validated.entries.filter(pl.col("codigo").is_null()))
+    validated = validate_entries(entries, existing, rp_digito_warning=rp_digito_warning)
     warnings = validated.warnings.select(WARNING_COLUMNS)
+    if not check_model:
+        summary = summarize(files, validated.entries, warnings)
+    else:
+        from schemas.models import AcceptedEntries, check_accepted
+
+        # The model check and the summary only read the entries; polars releases the GIL, so
+        # they run side by side. The check's InvariantError is raised here, as before.
+        # The model's columns only: filtering all of them would copy a million rows of the rest.
+        accepted = validated.entries.select(list(AcceptedEntries.to_schema().columns)).filter(
+            pl.col("codigo").is_null()
+        )
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            checked = pool.submit(check_accepted, accepted)
+            summary = summarize(files, validated.entries, warnings)
+            checked.result()
     return PlanResult(
         files=[f.archivo for f in files],
         sheets_skipped=[s for f in files for s in f.sheets_skipped],
         entries=validated.entries,
         warnings=warnings,
-        summary=summarize(files, validated.entries, warnings),
+        summary=summary,
     )
 
 
@@ -149,11 +179,13 @@ def plan_files(
 ) -> PlanResult:
     """Read and validate ``paths`` (all are read before anything is validated)."""
     max_bytes = settings.max_file_bytes if settings is not None else 200 * 2**20
+    imported = prefetch_validation()
     files = []
     for path in paths:
         if progress:
             progress(f"leyendo {Path(path).name}")
         files.append(load_file(path, max_bytes=max_bytes))
+    imported.join()
     if progress:
         progress("validando")
     return plan_entries(

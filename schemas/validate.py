@@ -48,7 +48,6 @@ def validate_entries(
             pl.when(mecanismo == "telefono").then(pl.col("valor")).alias("_telefono"),
         )
         .with_columns(
-            nz.rfc_compact("rfc_valor").alias("rfc"),
             nz.rp_compact("rp_valor").alias("rp"),
             nz.email_compact("_correo").alias("_correo"),
             nz.phone_compact("_telefono").alias("_telefono"),
@@ -57,25 +56,38 @@ def validate_entries(
         .with_columns(pl.coalesce("_correo", "_telefono").alias("medio"))
     )
     # stdnum's per-RFC loop holds the GIL while polars' collect releases it: run them side by side.
-    distinct_rfcs = entries.select(nz.rfc_compact("rfc_valor").alias("rfc"))["rfc"].unique()
+    # RFCs repeat on every entry of a company: each distinct raw spelling is compacted and checked
+    # once, and the answers are joined back.
+    raw_rfcs = entries.select(pl.col("rfc_valor").unique()).with_columns(
+        nz.rfc_compact("rfc_valor").alias("rfc")
+    )
     with ThreadPoolExecutor(max_workers=1) as pool:
-        rfc_checked = pool.submit(nz.rfc_checks, distinct_rfcs)
+        rfc_checked = pool.submit(nz.rfc_checks, raw_rfcs["rfc"])
         df = nz.with_email_parts(df, "_correo").collect()
         rfc_table = rfc_checked.result()
-    tld_ok, slow_ok = nz.email_lookups(df.filter(mecanismo == "correo"), "medio")
-    phones = df.filter((mecanismo == "telefono") & nz.phone_shape_ok("medio"))["medio"]
-    rfc_ok, rfc_digito_ok = nz.rfc_flags("rfc", checks=rfc_table)
+    # Same defaults as nz.rfc_flags: an empty RFC is invalid and has no check digit to doubt.
+    rfc_of = raw_rfcs.join(rfc_table, on="rfc", how="left").with_columns(
+        pl.col("rfc_ok").fill_null(False), pl.col("rfc_digito_ok").fill_null(True)
+    )
+    # Narrow first, then filter: filtering all the columns of a million rows copies them all.
+    media = df.select("mecanismo", "medio", "_rapido", "_tld")
+    tld_ok, slow_ok = nz.email_lookups(media.filter(mecanismo == "correo"), "medio")
+    phones = media.filter((mecanismo == "telefono") & nz.phone_shape_ok("medio"))["medio"]
+    rfc_ok = pl.col("rfc_ok").fill_null(False)
+    rfc_digito_ok = pl.col("rfc_digito_ok").fill_null(True)
     rp = pl.col("rp")
     per_value = [(~pl.col("rfc_ok"), "RFC_INVALIDO"), (pl.col("_rp_forma"), "RP_INVALIDO")]
     if not rp_digito_warning:
         per_value.append((pl.col("_rp_digito"), "RP_DIGITO"))
     df = (
         df.lazy()
+        .join(rfc_of.lazy(), on="rfc_valor", how="left", maintain_order="left")
+        .with_columns(nz.rp_check_digit_parts("rp"))
         .with_columns(
             rfc_ok.alias("rfc_ok"),
             rfc_digito_ok.alias("rfc_digito_ok"),
             (rp.is_not_null() & ~nz.rp_format_ok("rp")).alias("_rp_forma"),
-            (rp.is_not_null() & ~nz.rp_check_digit_ok("rp")).alias("_rp_digito"),
+            (rp.is_not_null() & ~nz.rp_check_digit_ok_from_parts()).alias("_rp_digito"),
         )
         .with_columns(
             _first_code(per_value).alias("codigo_rfc_rp"),
@@ -87,11 +99,13 @@ def validate_entries(
                     ),
                     (pl.col("valor").is_null(), "SIN_MEDIO"),
                     (
-                        (mecanismo == "correo") & ~nz.email_verdict("medio", tld_ok, slow_ok),
+                        # _correo/_telefono equal medio on their own rows and are null on the
+                        # others, which the lookups then skip.
+                        (mecanismo == "correo") & ~nz.email_verdict("_correo", tld_ok, slow_ok),
                         "CORREO_INVALIDO",
                     ),
                     (
-                        (mecanismo == "telefono") & ~nz.phone_ok("medio", phones),
+                        (mecanismo == "telefono") & ~nz.phone_ok("_telefono", phones),
                         "TELEFONO_INVALIDO",
                     ),
                 ]
@@ -104,7 +118,10 @@ def validate_entries(
     )
 
     owners = rp_owners(
-        df.filter(pl.col("codigo_rfc_rp").is_null()).select("orden", "rfc", "rp"), existing
+        df.select("orden", "rfc", "rp", "codigo_rfc_rp")
+        .filter(pl.col("codigo_rfc_rp").is_null())
+        .drop("codigo_rfc_rp"),
+        existing,
     )
     df = df.with_columns(
         pl.coalesce(
@@ -115,7 +132,9 @@ def validate_entries(
     )
 
     ranks = scope_ranks(
-        df.filter(pl.col("codigo").is_null()).select("orden", "rfc", "rp", "mecanismo", "medio"),
+        df.select("orden", "rfc", "rp", "mecanismo", "medio", "codigo")
+        .filter(pl.col("codigo").is_null())
+        .drop("codigo"),
         existing,
     )
     over = ranks.filter(
@@ -185,9 +204,18 @@ def _warning(frame: pl.DataFrame, code: str, columna: str, valor: str) -> pl.Dat
 
 
 def _warnings(df: pl.DataFrame, existing: Existing) -> pl.DataFrame:
-    valid_rfc = df.filter(pl.col("codigo").is_null() | (pl.col("codigo") != "RFC_INVALIDO"))
-    valid_rfc = valid_rfc.filter(pl.col("rfc").is_not_null())
-    first_per_rfc = valid_rfc.sort("orden").unique("rfc", keep="first", maintain_order=True)
+    if not df["orden"].is_sorted():
+        df = df.sort("orden")
+    # The first entry of each valid RFC, found on three narrow columns, then fetched whole.
+    firsts = (
+        df.select("orden", "rfc", "codigo")
+        .filter(
+            (pl.col("codigo").is_null() | (pl.col("codigo") != "RFC_INVALIDO"))
+            & pl.col("rfc").is_not_null()
+        )
+        .filter(pl.col("rfc").is_first_distinct())["orden"]
+    )
+    first_per_rfc = df.filter(pl.col("orden").is_in(firsts.implode()))
     parts = [
         _warning(
             first_per_rfc.filter(~pl.col("rfc_digito_ok").fill_null(True)),
