@@ -6,7 +6,7 @@ Both servers run in their own processes (as real ones would). Measured in the sa
   alternating with the dispatcher in ``--rounds`` turns so both see the same machine load.
 Targets: email >= 0.7x the bare loop, SMS >= 500/s.
 
-    .venv/bin/python bench/send.py [--n 20000] [--connections 2] [--rounds 4]
+    .venv/bin/python bench/send.py [--n 20000] [--connections 1] [--rounds 4]
 """
 
 from __future__ import annotations
@@ -172,7 +172,7 @@ def timed_dispatch(settings: Settings, limit: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20_000)
-    parser.add_argument("--connections", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=1)
     parser.add_argument("--sms-concurrency", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=4, help="email: baseline/dispatcher turns")
     args = parser.parse_args()

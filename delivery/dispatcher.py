@@ -1,10 +1,13 @@
 """The dispatcher: due outbox rows -> transports, exactly once (see :mod:`delivery.outbox`).
 
-Threads: per channel, ``transport.workers`` sender threads, each with its own session (one SMTP
-or HTTP keep-alive connection). A sender records each outcome (:mod:`delivery.recorder`) and
-waits until it is committed before it sends its next message, so at most one
-accepted-but-unrecorded message exists per sender (the in-flight one a kill -9 can duplicate);
-outcomes that several senders record at the same moment are committed together (group commit).
+Senders: per channel, one session per connection (SMTP or HTTP keep-alive). A sender records
+each outcome (:mod:`delivery.recorder`) and waits until it is committed before it sends its next
+message, so at most one accepted-but-unrecorded message exists per sender (the in-flight one a
+kill -9 can duplicate). A transport with ``workers == 1`` (one SMTP connection, the default, and
+the spools) sends inline on the calling thread: no sender thread or queue, so no GIL hand-off
+between threads for every message. A transport with several workers gets that many sender
+threads fed through a queue; outcomes that several senders record at the same moment are
+committed together (group commit).
 
 Only one dispatcher runs per store at a time (a file lock on SQLite, an advisory lock on
 PostgreSQL): two would claim the same rows.
@@ -17,7 +20,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import asdict, dataclass
 
 from sqlalchemy import Engine
@@ -46,6 +49,74 @@ class SendStats:
         data = asdict(self)
         data.pop("processed")
         return data
+
+
+class _Inline:
+    """The one sender of a single-connection transport, run on the calling thread.
+
+    Its session stays open across chunks (one connection per dispatch, as with the threads).
+    With an SMTP session (``overlaps``), the previous message's outcome is committed while the
+    server answers this one's ``MAIL FROM``, and the next message is rendered while the server
+    takes in this one's data (see :mod:`delivery.transports.smtp`); the acceptance of a message is
+    still committed before the next message's data is sent.
+    """
+
+    def __init__(self, transport: Transport, recorder: Recorder, settings: Settings) -> None:
+        self.settings = settings
+        self.recorder = recorder
+        self.fatal: BaseException | None = None
+        self._stack = ExitStack()
+        self.session = self._stack.enter_context(transport.session())
+        self.overlaps = getattr(self.session, "overlaps", False)
+        self._pending: tuple[Due, DeliveryError | None] | None = None  # outcome not yet committed
+
+    def _flush(self) -> None:
+        if self._pending is not None:
+            row, error = self._pending
+            self._pending = None
+            self.recorder.record_now(row, error)
+
+    def _render(self, row: Due) -> tuple[Message, bytes | None]:
+        message = _message(self.settings, row)
+        row.secret = None  # the rendered message is the only copy now
+        return message, self.session.encode(message) if self.overlaps else None
+
+    def run(self, rows: list[Due]) -> None:
+        """Send ``rows`` in order; every outcome is committed when this returns."""
+        try:
+            ahead: list[tuple[Message, bytes | None]] = []
+            for i, row in enumerate(rows):
+                following = rows[i + 1] if i + 1 < len(rows) else None
+
+                def render_next(following: Due | None = following) -> None:
+                    if following is not None and not ahead:
+                        ahead.append(self._render(following))
+
+                message, data = ahead.pop() if ahead else self._render(row)
+                try:
+                    if self.overlaps:
+                        self.session.send(
+                            message, data=data, mail_wait=self._flush, data_wait=render_next
+                        )
+                    else:
+                        self._flush()
+                        self.session.send(message)
+                    error = None
+                except DeliveryError as exc:
+                    error = exc
+                    log.info("outbox %s: %s", row.id, exc.message)
+                self._flush()  # when the session failed before MAIL FROM
+                self._pending = (row, error)
+            self._flush()
+        except BaseException:
+            # A commit that failed left _pending unset: its message goes again on the next run.
+            if self._pending is not None:
+                with suppress(Exception):
+                    self._flush()
+            raise
+
+    def close(self) -> None:
+        self._stack.close()
 
 
 class _Senders:
@@ -185,7 +256,7 @@ def dispatch_locked(
     key = load_key(settings)
     stats = SendStats()
     transports = dict(transports or {})
-    senders: dict[str, _Senders] = {}
+    senders: dict[str, _Inline | _Senders] = {}
     recorder = Recorder(engine, settings, stats)
     try:
         while limit is None or stats.processed < limit:
@@ -196,14 +267,26 @@ def dispatch_locked(
                 rows, seen = outbox.prepare(conn, key, settings.clock(), size, only_ids)
             if not seen:
                 break
+            by_canal: dict[str, list[Due]] = {}
             for row in rows:
-                group = senders.get(row.canal)
+                by_canal.setdefault(row.canal, []).append(row)
+            inline = []
+            for canal, group_rows in by_canal.items():
+                group = senders.get(canal)
                 if group is None:
-                    transport = transports.get(row.canal) or for_canal(settings, row.canal)
-                    group = senders[row.canal] = _Senders(transport, recorder, settings)
-                group.queue.put(row)
+                    transport = transports.get(canal) or for_canal(settings, canal)
+                    kind = _Inline if transport.workers == 1 else _Senders
+                    group = senders[canal] = kind(transport, recorder, settings)
+                if isinstance(group, _Inline):
+                    inline.append((group, group_rows))
+                else:  # threads start at once and run alongside the inline senders
+                    for row in group_rows:
+                        group.queue.put(row)
+            for group, group_rows in inline:
+                group.run(group_rows)
             for group in senders.values():
-                group.queue.join()
+                if isinstance(group, _Senders):
+                    group.queue.join()
             for group in senders.values():
                 if group.fatal is not None:
                     raise group.fatal

@@ -5,6 +5,9 @@ a context manager for one worker thread whose ``send(message)`` returns once the
 accepted, or raises :class:`~buzon.errors.TemporaryDeliveryError` (retry later) or
 :class:`~buzon.errors.PermanentDeliveryError` (never retry). Sessions keep their connection
 across sends; the dispatcher records each acceptance before the session sends the next message.
+A session with ``overlaps = True`` (SMTP) also has ``encode(message)`` and takes
+``send(message, data=, mail_wait=, data_wait=)``, hooks it runs while the server works; see
+:mod:`delivery.transports.smtp`.
 """
 
 from __future__ import annotations

@@ -5,15 +5,24 @@ reply, a timeout or a dropped connection is temporary. A connection the server d
 timeout, "421 too many messages") is reopened and the message tried once more on the new
 connection: the server may have accepted it before the drop, and then the same Message-ID arrives
 twice, which is the documented at-most-one duplicate.
+
+Overlap (``send(..., mail_wait=, data_wait=)``): the session runs the SMTP exchange itself
+(smtplib's ``sendmail`` steps, same replies and exceptions) so that the caller can work while the
+server does: ``mail_wait`` runs after ``MAIL FROM`` is written and before its reply is read (the
+dispatcher commits the previous message's acceptance there: that message is recorded before this
+one's data is sent, so at most one accepted-but-unrecorded message still exists), ``data_wait``
+after the message data is written and before the server's verdict is read (the dispatcher renders
+the next message there).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import socket
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from email.utils import parseaddr
 
@@ -25,6 +34,28 @@ from delivery.render import Message, email_bytes
 log = logging.getLogger(__name__)
 
 _DROPPED = (smtplib.SMTPServerDisconnected, ConnectionError, socket.timeout, ssl.SSLError)
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+\Z")
+_CRLF = b"\r\n"
+
+
+class _HookFailed(Exception):
+    """Carries an exception raised by the caller's overlap hook through the SMTP error handling."""
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+def _hook(fn: Callable[[], None] | None) -> None:
+    if fn is not None:
+        try:
+            fn()
+        except BaseException as exc:  # noqa: BLE001 - re-raised untouched by send()
+            raise _HookFailed(exc) from exc
+
+
+def _quote(addr: str) -> str:
+    # smtplib.quoteaddr runs email.utils.parseaddr (~60 us); a plain address needs no parsing.
+    return f"<{addr}>" if _PLAIN_ADDRESS.match(addr) else smtplib.quoteaddr(addr)
 
 
 class SmtpTransport:
@@ -37,6 +68,7 @@ class SmtpTransport:
         self.sender = parseaddr(settings.email_from)[1]
         if not self.sender:
             raise ConfigError("BUZON_EMAIL_FROM no contiene una dirección de correo")
+        self.sender_quoted = _quote(self.sender)
 
     @contextmanager
     def session(self) -> Iterator[SmtpSession]:
@@ -48,6 +80,8 @@ class SmtpTransport:
 
 
 class SmtpSession:
+    overlaps = True  # send() takes mail_wait / data_wait, see the module docstring
+
     def __init__(self, transport: SmtpTransport) -> None:
         self.t = transport
         self.settings = transport.settings
@@ -96,14 +130,33 @@ class SmtpSession:
                 self.conn.close()
             self.conn = None
 
-    def send(self, message: Message) -> None:
-        self.t.bucket.acquire()
+    def encode(self, message: Message) -> bytes:
+        """The message's SMTP data: CRLF lines, leading dots doubled, ending in CRLF."""
         data = email_bytes(message, self.settings.email_from, self.settings.clock())
+        if data.startswith(b".") or b"\n." in data:
+            data = smtplib._quote_periods(data)  # noqa: SLF001 - the same quoting as sendmail
+        return data if data.endswith(_CRLF) else data + _CRLF
+
+    def send(
+        self,
+        message: Message,
+        *,
+        data: bytes | None = None,
+        mail_wait: Callable[[], None] | None = None,
+        data_wait: Callable[[], None] | None = None,
+    ) -> None:
+        """Hand ``message`` (``data``: its :meth:`encode`, if already made) to the server."""
+        self.t.bucket.acquire()
+        if data is None:
+            data = self.encode(message)
         for attempt in (1, 2):
             if self.conn is None:
                 self.conn = self._connect()
             try:
-                refused = self.conn.sendmail(self.t.sender, [message.to], data)
+                self._exchange(self.conn, message.to, data, mail_wait, data_wait)
+            except _HookFailed as failed:
+                self._drop()  # mid-command: the connection's state is unknown
+                raise failed.exc from None
             except smtplib.SMTPRecipientsRefused as exc:
                 code, reason = exc.recipients.get(message.to, (550, b"rechazado"))
                 _raise_for(code, reason, message)
@@ -124,10 +177,49 @@ class SmtpSession:
             except (OSError, smtplib.SMTPException) as exc:
                 self._drop()
                 raise TemporaryDeliveryError(f"error SMTP: {_describe(exc)}") from None
-            if refused:  # single recipient: sendmail raises instead, kept for safety
-                code, reason = refused[message.to]
-                _raise_for(code, reason, message)
             return
+
+    def _exchange(
+        self,
+        conn: smtplib.SMTP,
+        to: str,
+        data: bytes,
+        mail_wait: Callable[[], None] | None,
+        data_wait: Callable[[], None] | None,
+    ) -> None:
+        """smtplib's ``sendmail`` for one recipient, with the two waits handed to the caller."""
+        conn.ehlo_or_helo_if_needed()
+        size = f" SIZE={len(data)}" if conn.does_esmtp and conn.has_extn("size") else ""
+        conn.putcmd("mail", f"FROM:{self.t.sender_quoted}{size}")
+        _hook(mail_wait)
+        code, resp = conn.getreply()
+        if code != 250:
+            if code == 421:
+                conn.close()
+            else:
+                conn._rset()  # noqa: SLF001 - as sendmail does
+            raise smtplib.SMTPSenderRefused(code, resp, self.t.sender)
+        conn.putcmd("rcpt", f"TO:{_quote(to)}")  # not conn.rcpt(): it parses the address again
+        code, resp = conn.getreply()
+        if code not in (250, 251):
+            if code == 421:
+                conn.close()
+            else:
+                conn._rset()  # noqa: SLF001
+            raise smtplib.SMTPRecipientsRefused({to: (code, resp)})
+        conn.putcmd("data")
+        code, resp = conn.getreply()
+        if code != 354:
+            raise smtplib.SMTPDataError(code, resp)
+        conn.send(data + b"." + _CRLF)
+        _hook(data_wait)
+        code, resp = conn.getreply()
+        if code != 250:
+            if code == 421:
+                conn.close()
+            else:
+                conn._rset()  # noqa: SLF001
+            raise smtplib.SMTPDataError(code, resp)
 
 
 def _describe(exc: BaseException) -> str:

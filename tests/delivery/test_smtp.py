@@ -144,3 +144,40 @@ def test_confirmation_email_is_sent_for_a_queued_confirmation(db_settings, smtp_
     assert "exitosa" in str(msg.msg["Subject"])
     assert "concluyó con éxito" in msg.part("plain") and m.folio in msg.part("html")
     assert _rows(settings, medios)[0].estado == "validado"  # confirmations move nothing
+
+
+def test_session_overlaps_work_with_the_server_and_keeps_leading_dots(settings, smtp_server):
+    from delivery.render import Message
+    from delivery.transports.smtp import SmtpTransport
+
+    s = smtp_settings(settings, smtp_server)
+    calls: list[str] = []
+    text = ".línea que empieza con punto\n.\nfin"
+    msg = Message(1, "correo", "p@ejemplo.mx", text, subject="Prueba", html="<p>x</p>")
+    with SmtpTransport(s).session() as session:
+        session.send(
+            msg,
+            mail_wait=lambda: calls.append(f"mail:{len(smtp_server.handler.received)}"),
+            data_wait=lambda: calls.append("data"),
+        )
+        session.send(msg)  # without hooks, on the same connection
+    # The hooks ran before the server's verdict on this message was read, each once.
+    assert calls == ["mail:0", "data"]
+    first, second = smtp_server.handler.received
+    assert first.part("plain").replace("\r\n", "\n").rstrip("\n") == text
+    assert second.raw == first.raw and smtp_server.handler.connections == 1
+
+
+def test_inline_email_and_threaded_sms_in_one_chunk_share_the_recorder(
+    db_settings, smtp_server, gateway
+):
+    from delivery_helpers import sms_settings
+
+    settings = sms_settings(smtp_settings(db_settings, smtp_server), gateway, sms_concurrency=4)
+    pairs = [(("correo", f"p{i}@ejemplo.mx"), ("telefono", f"55{i:08d}")) for i in range(12)]
+    add_media(settings, [m for pair in pairs for m in pair])  # interleaved ids: one mixed chunk
+    stats = dispatch(settings)
+    assert stats.as_json() == {"sent": 24, "retried": 0, "failed": 0, "pending": 0}
+    assert len(smtp_server.handler.received) == 12 and len(gateway.requests) == 12
+    assert {r.estado for r in _rows(settings, medios)} == {"enviado"}
+    assert len(_rows(settings, auditoria, a_estado="enviado")) == 24
