@@ -8,7 +8,8 @@ from pathlib import Path
 
 import polars as pl
 
-from reports.safe import atomic_write_bytes, neutralize
+from buzon.files import atomic_write
+from reports.safe import neutralize
 from schemas.plan import PlanResult
 
 CSV_COLUMNS = ["archivo", "hoja", "fila", "columna", "valor", "codigo", "mensaje"]
@@ -80,6 +81,6 @@ def write_plan_outputs(result: PlanResult, out: Path) -> list[Path]:
     }
     written = []
     for name, data in files.items():
-        atomic_write_bytes(out / name, data)
+        atomic_write(out / name, data)
         written.append(out / name)
     return written

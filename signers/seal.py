@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
 from buzon.errors import ConfigError
+from buzon.files import atomic_write
 from buzon.settings import Settings
 
 KEY_FILE = "sello.key.pem"
@@ -162,27 +163,14 @@ def _ensure_default(keys_dir: Path) -> tuple[Path, Path]:
                 serialization.PrivateFormat.PKCS8,
                 serialization.NoEncryption(),
             )
-            _write_atomic(key_path, pem, 0o600)
+            atomic_write(key_path, pem, mode=0o600)
             cert_path.unlink(missing_ok=True)  # a certificate of an older key is useless
         if not cert_path.exists():
             key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
             assert isinstance(key, rsa.RSAPrivateKey)
             cert = _self_signed(key)
-            _write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+            atomic_write(cert_path, cert.public_bytes(serialization.Encoding.PEM))
     return key_path, cert_path
-
-
-def _write_atomic(path: Path, data: bytes, mode: int) -> None:
-    # Created with its final mode (never world-readable, not even for an instant), then renamed.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
 
 
 def _self_signed(key: rsa.RSAPrivateKey) -> x509.Certificate:

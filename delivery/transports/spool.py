@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from buzon.files import atomic_write
 from buzon.settings import Settings
 from delivery.ratelimit import TokenBucket
 from delivery.render import Message, email_bytes
@@ -36,18 +36,7 @@ class SpoolEmailTransport:
     def send(self, message: Message) -> None:
         self.bucket.acquire()
         data = email_bytes(message, self.settings.email_from, self.settings.clock())
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".eml")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, self.directory / f"outbox-{message.outbox_id}.eml")
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        atomic_write(self.directory / f"outbox-{message.outbox_id}.eml", data)
 
 
 class SpoolSmsTransport:
