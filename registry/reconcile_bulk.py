@@ -121,8 +121,9 @@ def sumar_intentos(
         r[0]
         for r in select_in(
             conn,
-            "SELECT id FROM medios WHERE id IN ({inn}) AND intentos_fallidos >= "
-            f"{p} AND secreto_hash IS NULL AND estado = 'enviado'",
+            # The limit comes before the IN list: select_in binds ``params`` first.
+            f"SELECT id FROM medios WHERE intentos_fallidos >= {p} AND secreto_hash IS NULL"
+            " AND estado = 'enviado' AND id IN ({inn})",
             ids,
             (maximo,),
         )

@@ -209,6 +209,9 @@ def test_wrong_codes_add_up_across_runs(db_settings: Settings, tmp_path: Path) -
     )
     row = _medio(engine, t.medio_id)
     assert row.estado == "enviado" and row.secreto_hash is None and row.intentos_fallidos == 5
+    # The code's death is audited once, naming the limit.
+    muerte = auditoria.c.detalle.like("5 códigos incorrectos%")
+    assert _count(engine, auditoria, auditoria.c.entidad_id == str(t.medio_id), muerte) == 1
 
 
 def test_code_after_resend_and_after_expiry(db_settings: Settings, tmp_path: Path) -> None:
