@@ -130,6 +130,20 @@ def parse_fecha(col: pl.Expr) -> pl.Expr:
     ).dt.cast_time_unit("us")
 
 
+def _fechas(df: pl.DataFrame) -> pl.Series:
+    """``parse_fecha`` of the ``fecha`` column, with a fast path for the usual gateway form
+    (``...T12:00:00.000000Z``): the general parse runs only on the lines that need it."""
+    t = df["fecha"].str.strip_chars()
+    out = t.str.to_datetime(
+        "%Y-%m-%dT%H:%M:%S%.fZ", strict=False, time_zone="UTC"
+    ).dt.cast_time_unit("us")
+    resto = (out.is_null() & t.is_not_null()).arg_true()
+    if resto.len():
+        general = pl.select(parse_fecha(pl.lit(t.gather(resto)))).to_series()
+        out = out.scatter(resto, general)
+    return out.alias("fecha_dt")
+
+
 def validar(df: pl.DataFrame, path: Path) -> pl.DataFrame:
     """Normalize every column and reject the file if any line breaks the rules."""
     s = {c: pl.col(c).str.strip_chars() for c in CAMPOS}
@@ -142,7 +156,7 @@ def validar(df: pl.DataFrame, path: Path) -> pl.DataFrame:
         estado=pl.col("estado")
         .str.to_lowercase()
         .replace_strict(ESTADOS_ENTREGA, default=pl.lit("?")),
-        fecha_dt=parse_fecha(pl.col("fecha")),
+        fecha_dt=_fechas(df),
         referencia_n=pl.col("referencia").cast(pl.Int64, strict=False),
     )
     tipo = pl.col("tipo")
@@ -231,7 +245,8 @@ class Hasher:
 
 
 def contenido_hash(key: bytes, df: pl.DataFrame) -> pl.Series:
-    """Idempotency key of each event: a keyed hash of its content (codes/tokens never hashed bare).
+    """Idempotency key of each event: a keyed hash (BLAKE2b under a key derived from the HMAC key)
+    of its content (codes/tokens never hashed bare).
 
     Two lines that say the same thing (same kind, fields and instant) are one event.
     """
@@ -245,10 +260,20 @@ def contenido_hash(key: bytes, df: pl.DataFrame) -> pl.Series:
         ],
         separator="\x1f",
     )
-    h = Hasher(key)
+    # Keyed BLAKE2b: a MAC like HMAC-SHA256 at half the cost per line (one C call, no pads).
+    mac = hashlib.blake2b(key=hashlib.sha256(key).digest(), digest_size=32)
+
+    def digests(lines: list[str]) -> list[str]:
+        out = []
+        for line in lines:
+            h = mac.copy()
+            h.update(line.encode())
+            out.append(h.hexdigest())
+        return out
+
     # In slices: a million lines as Python strings at once would cost hundreds of MB.
     parts = [
-        pl.Series(h.many(df.slice(i, _HASH_SLICE).select(canon).to_series().to_list()))
+        pl.Series(digests(df.slice(i, _HASH_SLICE).select(canon).to_series().to_list()))
         for i in range(0, df.height, _HASH_SLICE)
     ]
     return (

@@ -27,7 +27,7 @@ from registry import folios as folios_mod
 from registry.folios import TZ
 from registry.sql import bulk_insert
 from registry.tables import acuses as acuses_table
-from signers.seal import Sello
+from signers.seal import Sello, Sellos
 
 VERSION = "3.0"
 TIPOS = ("registro", "actualizacion", "validacion", "baja", "terminos")
@@ -110,30 +110,41 @@ class Emision:
         return [a["folio"] for a in self.completos]
 
     def insertar(self, conn: Connection, medio_ids: dict[str, int] | None = None) -> None:
-        """Wait for the sellos and insert the rows; ``medio_ids`` fills ``medio_id`` by folio."""
-        sellos = self.esperar()
+        """Wait for the sellos and insert the rows; ``medio_ids`` fills ``medio_id`` by folio.
+
+        Rows are inserted part by part as their sellos arrive, so only the last part waits.
+        """
+        partes = self.esperar if isinstance(self.esperar, Sellos) else [self.esperar()]
         ids = medio_ids or {}
-        rows = [
-            {
-                "folio": a["folio"],
-                "tipo": a["tipo"],
-                "fecha": a["fecha"],
-                "rfc": a["rfc"],
-                "nombre": a.get("nombre"),
-                "rps": a["rps"] or None,
-                "mecanismo": a.get("mecanismo"),
-                "medio": a.get("medio"),
-                "estado": a.get("estado") or "",
-                "medio_id": a.get("medio_id") or ids.get(a["folio"]),
-                "cadena_original": cadena,
-                "sello": s,
-                "firma": a.get("firma"),
-                "numero_certificado": a.get("numero_certificado"),
-                "certificado_pem": a.get("certificado_pem"),
-            }
-            for a, cadena, s in zip(self.completos, self.cadenas, sellos, strict=True)
-        ]
-        bulk_insert(conn, acuses_table, rows)
+        inicio = 0
+        for sellos in partes:
+            fin = inicio + len(sellos)
+            rows = [
+                {
+                    "folio": a["folio"],
+                    "tipo": a["tipo"],
+                    "fecha": a["fecha"],
+                    "rfc": a["rfc"],
+                    "nombre": a.get("nombre"),
+                    "rps": a["rps"] or None,
+                    "mecanismo": a.get("mecanismo"),
+                    "medio": a.get("medio"),
+                    "estado": a.get("estado") or "",
+                    "medio_id": a.get("medio_id") or ids.get(a["folio"]),
+                    "cadena_original": cadena,
+                    "sello": s,
+                    "firma": a.get("firma"),
+                    "numero_certificado": a.get("numero_certificado"),
+                    "certificado_pem": a.get("certificado_pem"),
+                }
+                for a, cadena, s in zip(
+                    self.completos[inicio:fin], self.cadenas[inicio:fin], sellos, strict=True
+                )
+            ]
+            bulk_insert(conn, acuses_table, rows)
+            inicio = fin
+        if inicio != len(self.completos):
+            raise RegistryError("faltan sellos", esperados=len(self.completos), sellos=inicio)
 
 
 def preparar(
@@ -158,6 +169,6 @@ def preparar(
         a["rps"] = rps_texto(a.get("rps"))
     cadenas = [cadena_original(a) for a in completos]
     if not cadenas:
-        return Emision(completos, cadenas, list)
+        return Emision(completos, cadenas, Sellos([]))
     sello = sello or Sello.load(settings)
     return Emision(completos, cadenas, sello.sign_many_async(cadenas))

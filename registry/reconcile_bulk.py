@@ -107,8 +107,13 @@ def sumar_intentos(
     origenes_: Sequence[str],
     maximo: int,
     now: datetime,
+    antes: Sequence[int] | None = None,
 ) -> int:
-    """Add wrong codes to each medium; the code dies (digest cleared) when it reaches ``maximo``."""
+    """Add wrong codes to each medium; the code dies (digest cleared) when it reaches ``maximo``.
+
+    ``antes`` (each medium's count as the decision saw it) narrows the read-back of the dead
+    codes to the media that can have reached the limit.
+    """
     p = ph(conn)
     # Relative update: the count lives in the database, so limits hold across restarts.
     sql = (
@@ -117,6 +122,11 @@ def sumar_intentos(
         f" WHERE id = {p} AND estado = 'enviado'"
     )
     cursor(conn).executemany(sql, [(n, n, maximo, i) for i, n in zip(ids, ns, strict=True)])
+    posibles = (
+        ids
+        if antes is None
+        else [i for i, n, a in zip(ids, ns, antes, strict=True) if a + n >= maximo]
+    )
     muertos = {
         r[0]
         for r in select_in(
@@ -124,7 +134,7 @@ def sumar_intentos(
             # The limit comes before the IN list: select_in binds ``params`` first.
             f"SELECT id FROM medios WHERE intentos_fallidos >= {p} AND secreto_hash IS NULL"
             " AND estado = 'enviado' AND id IN ({inn})",
-            ids,
+            posibles,
             (maximo,),
         )
     }

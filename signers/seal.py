@@ -13,8 +13,8 @@ from __future__ import annotations
 import base64
 import fcntl
 import os
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,6 +33,7 @@ CERT_FILE = "sello.cert.pem"
 # Below this a thread pool costs more than it saves. cryptography releases the GIL while signing,
 # so threads use every core without the start-up cost of a process pool.
 PARALLEL_MIN = 256
+PART = 2000  # sellos per background task: small enough to store them while the rest are signed
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ class Sello:
         """:meth:`sign` for a batch, on every core when the batch is large."""
         return self.sign_many_async(texts)()
 
-    def sign_many_async(self, texts: Iterable[str]) -> Callable[[], list[str]]:
+    def sign_many_async(self, texts: Iterable[str]) -> Sellos:
         """Start signing a batch in the background; call the result to wait for the sellos.
 
         Lets a caller do its database work while the cores sign.
@@ -113,14 +114,11 @@ class Sello:
         items = list(texts)
         workers = min(os.cpu_count() or 1, 8)
         if len(items) < PARALLEL_MIN or workers == 1:
-            done = [self.sign(t) for t in items]
-            return lambda: done
-        size = -(-len(items) // workers)
+            return Sellos([[self.sign(t) for t in items]])
         pool = _pool(workers)
-        futures = [
-            pool.submit(self._sign_part, items[i : i + size]) for i in range(0, len(items), size)
-        ]
-        return lambda: [s for f in futures for s in f.result()]
+        return Sellos(
+            [pool.submit(self._sign_part, items[i : i + PART]) for i in range(0, len(items), PART)]
+        )
 
     def _sign_part(self, texts: Sequence[str]) -> list[str]:
         return [self.sign(t) for t in texts]
@@ -136,6 +134,24 @@ class Sello:
         except (InvalidSignature, ValueError):
             return False
         return True
+
+
+class Sellos:
+    """Sellos being made in the background, in the order of their texts.
+
+    Call it for all of them; iterate it for each part as soon as that part is done, so a caller
+    can store the first parts while the cores still sign the rest.
+    """
+
+    def __init__(self, partes: Sequence[Future[list[str]] | list[str]]) -> None:
+        self._partes = partes
+
+    def __iter__(self) -> Iterator[list[str]]:
+        for parte in self._partes:
+            yield parte if isinstance(parte, list) else parte.result()
+
+    def __call__(self) -> list[str]:
+        return [s for parte in self for s in parte]
 
 
 _POOL: ThreadPoolExecutor | None = None
