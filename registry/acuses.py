@@ -44,8 +44,14 @@ def escapar(value: object) -> str:
     """
     if value is None:
         return ""
-    text = _WS.sub(" ", str(value)).strip()
-    return text.replace("\\", "\\\\").replace("|", "\\|")
+    text = str(value)
+    # Fast path (a cadena per validation, a hundred thousand per run): printable text with single
+    # inner spaces has nothing to collapse; only a space can be whitespace and printable.
+    if not (text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "):
+        text = _WS.sub(" ", text).strip()
+    if "\\" in text or "|" in text:
+        text = text.replace("\\", "\\\\").replace("|", "\\|")
+    return text
 
 
 def fecha_local(instant: datetime) -> str:
