@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import polars as pl  # noqa: E402
 
 from buzon.settings import Settings  # noqa: E402
-from callbacks.events import Hasher  # noqa: E402
+from callbacks.events import CAMPOS, Hasher  # noqa: E402
 from delivery import secrets as sec  # noqa: E402
 from registry.db import get_engine  # noqa: E402
 
@@ -151,19 +151,7 @@ def events(media: list[tuple], n_events: int, path: Path, rng: random.Random) ->
     rng.shuffle(rows)
     with path.open("w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(
-            [
-                "tipo",
-                "referencia",
-                "token",
-                "rfc",
-                "telefono",
-                "codigo",
-                "estado",
-                "motivo",
-                "fecha",
-            ]
-        )
+        w.writerow(CAMPOS)
         w.writerows(rows[:n_events])
 
 

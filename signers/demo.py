@@ -28,6 +28,8 @@ from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 from cryptography.hazmat.primitives.padding import PKCS7
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from signers.seal import key_usage
+
 DEMO_CA_NAME = "AC DEMO - NO ES SAT"
 DEMO_ORG = "buzon-masivo DEMO - NO ES SAT"
 SAT_ITERATIONS = 2048
@@ -144,17 +146,7 @@ def make_ca(
         .not_valid_after(now + timedelta(days=365 * 10))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
+            key_usage(key_cert_sign=True, crl_sign=True),
             critical=True,
         )
         .sign(key, hashes.SHA256())
@@ -211,16 +203,11 @@ def make_certificate(
         .not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
-            x509.KeyUsage(
+            key_usage(
                 digital_signature=True,
                 content_commitment=True,
-                key_encipherment=False,
                 data_encipherment=not csd,
                 key_agreement=not csd,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
             ),
             critical=True,
         )

@@ -154,6 +154,27 @@ class Sellos:
         return [s for parte in self for s in parte]
 
 
+_USOS = (
+    "digital_signature",
+    "content_commitment",
+    "key_encipherment",
+    "data_encipherment",
+    "key_agreement",
+    "key_cert_sign",
+    "crl_sign",
+    "encipher_only",
+    "decipher_only",
+)
+
+
+def key_usage(**activos: bool) -> x509.KeyUsage:
+    """A KeyUsage extension with only the named flags set (cryptography wants all nine)."""
+    desconocidos = set(activos) - set(_USOS)
+    if desconocidos:
+        raise ValueError(f"unknown key usage: {sorted(desconocidos)}")
+    return x509.KeyUsage(**{u: bool(activos.get(u, False)) for u in _USOS})
+
+
 _POOL: ThreadPoolExecutor | None = None
 
 
@@ -208,17 +229,7 @@ def _self_signed(key: rsa.RSAPrivateKey) -> x509.Certificate:
         .not_valid_after(now + timedelta(days=3650))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
+            key_usage(digital_signature=True, content_commitment=True),
             critical=True,
         )
         .sign(key, hashes.SHA256())
