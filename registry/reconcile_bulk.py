@@ -115,13 +115,23 @@ def sumar_intentos(
     codes to the media that can have reached the limit.
     """
     p = ph(conn)
-    # Relative update: the count lives in the database, so limits hold across restarts.
-    sql = (
-        f"UPDATE medios SET intentos_fallidos = intentos_fallidos + {p},"
-        f" secreto_hash = CASE WHEN intentos_fallidos + {p} >= {p} THEN NULL ELSE secreto_hash END"
-        f" WHERE id = {p} AND estado = 'enviado'"
+    # Relative updates: the count lives in the database, so limits hold across restarts. Two
+    # guarded statements, each row matching exactly one: first the media that reach the limit
+    # (count added, code killed), then the rest (count only; those just killed are now at the
+    # limit and do not match). Leaving ``secreto_hash`` out of the common case spares its index
+    # an update per row.
+    cur = cursor(conn)
+    rows = [(n, i, n, maximo) for i, n in zip(ids, ns, strict=True)]
+    cur.executemany(
+        f"UPDATE medios SET intentos_fallidos = intentos_fallidos + {p}, secreto_hash = NULL"
+        f" WHERE id = {p} AND estado = 'enviado' AND intentos_fallidos + {p} >= {p}",
+        rows,
     )
-    cursor(conn).executemany(sql, [(n, n, maximo, i) for i, n in zip(ids, ns, strict=True)])
+    cur.executemany(
+        f"UPDATE medios SET intentos_fallidos = intentos_fallidos + {p}"
+        f" WHERE id = {p} AND estado = 'enviado' AND intentos_fallidos + {p} < {p}",
+        rows,
+    )
     posibles = (
         ids
         if antes is None
