@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import fastexcel
 import polars as pl
 
 from buzon.errors import CorruptFileError, EncryptedFileError
+from loaders.early import parse, take
 from loaders.files import RawSheet
 
 _ENCRYPTION_HINTS = ("password", "encrypt", "protected", "filepass")
@@ -25,16 +25,16 @@ def _fail(path: Path, exc: Exception) -> Exception:
 
 def read_workbook(path: Path) -> list[RawSheet]:
     """Every sheet of the workbook, empty ones included (the caller reports them)."""
-    try:
-        reader = fastexcel.read_excel(path)
-        names = list(reader.sheet_names)
-    except Exception as exc:  # calamine reports corrupt and encrypted files alike
-        raise _fail(path, exc) from None
+    # Parsed in the background since the program started, when it could be (loaders.early).
+    book = take(path) or parse(path)
+    if book.open_error is not None:
+        raise _fail(path, book.open_error) from None
     sheets: list[RawSheet] = []
-    for name in names:
+    for name, sheet in zip(book.names or [], book.sheets or [], strict=False):
         try:
-            # header_row=None + skip_rows=0 keeps leading empty rows, so row i is Excel row i+1.
-            sheet = reader.load_sheet(name, header_row=None, skip_rows=0, dtypes="string")
+            if isinstance(sheet, Exception):
+                raise sheet
+            # header_row=None + skip_rows=0 keep leading empty rows: row i is Excel row i+1.
             frame = sheet.to_polars()
         except Exception as exc:
             raise _fail(path, exc) from None

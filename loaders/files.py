@@ -5,8 +5,7 @@ from __future__ import annotations
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-
-import polars as pl
+from typing import TYPE_CHECKING
 
 from buzon.errors import (
     CorruptFileError,
@@ -21,6 +20,9 @@ EXCEL_EXTENSIONS = {".xlsx", ".xlsm", ".xls", ".ods"}
 TEXT_EXTENSIONS = {".csv", ".txt"}
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
+
+if TYPE_CHECKING:  # polars is imported by the readers: loaders.early must start without it
+    import polars as pl
 
 
 @dataclass(frozen=True)

@@ -60,11 +60,6 @@ def detect_layout(sheet: RawSheet) -> Layout | None:
     return None
 
 
-def _blank(column: str) -> pl.Expr:
-    value = pl.col(column).str.strip_chars()
-    return pl.when(value == "").then(None).otherwise(value)
-
-
 def _first(layout: Layout, name: str) -> tuple[str | None, str | None]:
     found = layout.columns.get(name)
     return found[0] if found else (None, None)
@@ -79,34 +74,39 @@ def extract_entries(sheet: RawSheet, layout: Layout) -> pl.DataFrame:
     rp_col, rp_head = _first(layout, "rp")
     mech_col, mech_head = _first(layout, "mecanismo")
     medio_col, medio_head = _first(layout, "medio")
-    used = {c for c in (rfc_col, name_col, rp_col, mech_col, medio_col) if c} | {
-        c for c, _, _ in media
-    }
     position = {c: i for i, c in enumerate(sheet.frame.columns)}
 
-    def text(col: str | None) -> pl.Expr:
-        return _blank(col) if col else pl.lit(None, dtype=pl.String)
-
+    cells = {
+        "rfc_valor": rfc_col,
+        "nombre": name_col,
+        "rp_valor": rp_col,
+        **{f"m{i}": c for i, (c, _, _) in enumerate(media)},
+        "mecanismo_valor": mech_col,
+        "medio_valor": medio_col,
+    }
+    present = [name for name, col in cells.items() if col]
+    # Trimmed, then blank -> null, then rows with nothing left dropped: three steps, so that
+    # each cell is trimmed once (an expression reused inside another is evaluated per use).
     base = frame.select(
         pl.col("fila"),
-        text(rfc_col).alias("rfc_valor"),
-        text(name_col).alias("nombre"),
-        text(rp_col).alias("rp_valor"),
-        *[text(c).alias(f"m{i}") for i, (c, _, _) in enumerate(media)],
-        text(mech_col).alias("mecanismo_valor"),
-        text(medio_col).alias("medio_valor"),
-        pl.any_horizontal([pl.col(c).str.strip_chars().ne("") for c in sorted(used)]).alias("_any"),
-    ).filter(pl.col("_any").fill_null(False))
-    common = [
+        *[
+            pl.col(col).str.strip_chars().alias(name)
+            if col
+            else pl.lit(None, dtype=pl.String).alias(name)
+            for name, col in cells.items()
+        ],
+    )
+    base = base.with_columns(pl.when(pl.col(n) != "").then(pl.col(n)).alias(n) for n in present)
+    base = base.filter(pl.any_horizontal([pl.col(n).is_not_null() for n in present]))
+    # What every entry of a row repeats: where it comes from, and its row's cells.
+    constants = [
         pl.lit(sheet.archivo, dtype=pl.String).alias("archivo"),
         pl.lit(sheet.hoja, dtype=pl.String).alias("hoja"),
-        pl.col("fila"),
-        pl.col("rfc_valor"),
         pl.lit(rfc_head, dtype=pl.String).alias("rfc_columna"),
-        pl.col("nombre"),
-        pl.col("rp_valor"),
         pl.lit(rp_head, dtype=pl.String).alias("rp_columna"),
     ]
+    cells_of_row = ["fila", "rfc_valor", "nombre", "rp_valor"]
+    common = [*constants, *cells_of_row]
     if layout.long:
         # Value from the "Medio" column, else the first filled email/mobile column.
         sources = [("medio_valor", medio_head)] + [
@@ -131,34 +131,40 @@ def extract_entries(sheet: RawSheet, layout: Layout) -> pl.DataFrame:
             valor.alias("valor"),
         )
         return out.select(list(ENTRY_SCHEMA)).cast(ENTRY_SCHEMA)
-    parts = []
-    for i, (column, header, kind) in enumerate(media):
-        parts.append(
-            base.filter(pl.col(f"m{i}").is_not_null()).select(
-                *common,
-                pl.lit(position[column], dtype=pl.Int32).alias("posicion"),
-                pl.lit(kind, dtype=pl.String).alias("mecanismo"),
-                pl.lit(None, dtype=pl.String).alias("mecanismo_valor"),
-                pl.lit(None, dtype=pl.String).alias("mecanismo_columna"),
-                pl.lit(header, dtype=pl.String).alias("columna"),
-                pl.col(f"m{i}").alias("valor"),
-            )
+    # Each part carries the row's cells, the value and its slot (medium column, or none); what
+    # is the same for every entry (file, sheet, headers) is added after the sort as constant
+    # columns, which polars keeps as one value instead of a million.
+    slot = pl.col("_j")
+    kinds = pl.Series([kind for _, _, kind in media] + [None], dtype=pl.String)
+    headers = pl.Series([header for _, header, _ in media] + [None], dtype=pl.String)
+    positions = [position[column] for column, _, _ in media] + [-1]
+    parts = [
+        base.filter(pl.col(f"m{i}").is_not_null()).select(
+            *cells_of_row, pl.col(f"m{i}").alias("valor"), pl.lit(i, dtype=pl.UInt16).alias("_j")
         )
+        for i in range(len(media))
+    ]
     media_cols = [f"m{i}" for i in range(len(media))]
     no_media = (
         pl.all_horizontal([pl.col(c).is_null() for c in media_cols]) if media_cols else pl.lit(True)
     )
     parts.append(
         base.filter(no_media).select(
-            *common,
-            pl.lit(-1, dtype=pl.Int32).alias("posicion"),
-            pl.lit(None, dtype=pl.String).alias("mecanismo"),
-            pl.lit(None, dtype=pl.String).alias("mecanismo_valor"),
-            pl.lit(None, dtype=pl.String).alias("mecanismo_columna"),
-            pl.lit(None, dtype=pl.String).alias("columna"),
+            *cells_of_row,
             pl.lit(None, dtype=pl.String).alias("valor"),
+            pl.lit(len(media), dtype=pl.UInt16).alias("_j"),
         )
     )
-    out = pl.concat([p.select(list(ENTRY_SCHEMA)).cast(ENTRY_SCHEMA) for p in parts])
+    out = pl.concat(parts).with_columns(
+        pl.lit(pl.Series(positions, dtype=pl.Int32)).gather(slot).alias("posicion")
+    )
     # One integer key sorts several times faster than (fila, posicion); columns < 32768.
-    return out.sort(pl.col("fila") * 32768 + pl.col("posicion") + 1)
+    out = out.sort(pl.col("fila") * 32768 + pl.col("posicion") + 1)
+    out = out.with_columns(
+        pl.lit(kinds).gather(slot).alias("mecanismo"),
+        pl.lit(headers).gather(slot).alias("columna"),
+        *constants,
+        pl.lit(None, dtype=pl.String).alias("mecanismo_valor"),
+        pl.lit(None, dtype=pl.String).alias("mecanismo_columna"),
+    )
+    return out.select(list(ENTRY_SCHEMA)).cast(ENTRY_SCHEMA)

@@ -96,27 +96,42 @@ def _key() -> pl.Expr:
     return pl.concat_str(["scope", "medio"], separator=_SEP).alias("_clave")
 
 
-def scope_ranks(candidates: pl.DataFrame, existing: Existing) -> pl.DataFrame:
-    """Rank of each entry's medium within its scope, counting registry media first.
+def _hashes(frame: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
+    """(scope hash, medium hash) per row; the medium's hashes its scope's hash and the medium,
+    which is cheaper than hashing the four text columns again."""
+    scope = _row_hash(frame, _SCOPE)
+    medium = pl.DataFrame([scope.alias("s"), frame["medio"]]).hash_rows(seed=7)
+    return scope, medium
 
-    ``candidates``: {orden, rfc, rp, mecanismo, medio}. Returns {orden, mecanismo, rango,
-    repetido}:
-    ``rango`` is the 1-based order of first appearance of the medium in its (scope, mechanism)
-    after the R media the registry already holds there (those rank 1..R, so they never count
-    twice); ``repetido`` is true when the same medium appeared earlier in the file for the same
-    scope (DUPLICADO).
+
+@dataclass(frozen=True)
+class ScopeLimits:
+    """What the per-scope limits reject and which entries only repeat a medium."""
+
+    over: pl.DataFrame  # {orden, mecanismo}: past the limit of their (scope, mechanism)
+    repeated: pl.Series  # orden of entries whose medium appeared earlier in the same scope
+
+
+def scope_limits(candidates: pl.DataFrame, existing: Existing) -> ScopeLimits:
+    """Entries past their scope's limit, counting registry media first, and repeated media.
+
+    ``candidates``: {orden, rfc, rp, mecanismo, medio}. An entry's *rank* is the 1-based order of
+    first appearance of its medium in its (scope, mechanism) after the R media the registry
+    already holds there (those rank 1..R, so they never count twice); an entry is over the limit
+    when its rank exceeds :data:`MAX_CORREOS` / :data:`MAX_TELEFONOS`. A medium that appeared
+    earlier in the file for the same scope is *repeated* (DUPLICADO); it shares the rank of its
+    first appearance.
 
     Exact ranks are only computed in scopes that hold more media than their limit: elsewhere every
-    medium fits and ``rango`` is 1. Per-scope window ranks and string keys over a million entries
-    (hundreds of thousands of scopes) cost seconds; the crowded scopes and the repeated media are
-    few. So 64-bit row hashes find the few rows that may matter (a collision only adds rows) and
-    the string keys are built and compared on those rows alone.
+    medium fits. Per-scope window ranks and string keys over a million entries (hundreds of
+    thousands of scopes) cost seconds; the crowded scopes and the repeated media are few. So
+    64-bit row hashes find the few rows that may matter (a collision only adds rows) and the
+    string keys are built and compared on those rows alone.
     """
     rows = candidates.select("orden", "rfc", "rp", "mecanismo", "medio")
     if not rows["orden"].is_sorted():
         rows = rows.sort("orden")
-    medium_hash = _row_hash(rows, _MEDIUM)
-    scope_hash = _row_hash(rows, _SCOPE)
+    scope_hash, medium_hash = _hashes(rows)
     rows = rows.with_columns(medium_hash.alias("_h"), scope_hash.alias("_cubo"))
     empty = pl.Series(dtype=pl.Int64)
 
@@ -130,11 +145,15 @@ def scope_ranks(candidates: pl.DataFrame, existing: Existing) -> pl.DataFrame:
     active = existing.active
     held = active.select(_scope(), "medio", *_SCOPE).unique(["scope", "medio"])
     registered = empty
+    held_scope = pl.Series(dtype=pl.UInt64)
     if held.height:
-        maybe = rows.filter(pl.col("_h").is_in(_row_hash(held, _MEDIUM).implode()))
+        held_scope, held_medium = _hashes(held)
+        maybe = rows.filter(pl.col("_h").is_in(held_medium.implode()))
         held_keys = held.select(_key())["_clave"]
         registered = maybe.with_columns(_scope()).filter(_key().is_in(held_keys.implode()))["orden"]
-    rows = rows.with_columns(
+    flags = rows.select(
+        "_cubo",
+        "mecanismo",
         pl.col("orden").is_in(repeated.implode()).alias("repetido"),
         pl.col("orden").is_in(registered.implode()).alias("registrado"),
     )
@@ -142,24 +161,23 @@ def scope_ranks(candidates: pl.DataFrame, existing: Existing) -> pl.DataFrame:
     # Crowded scopes: per mechanism, a sorted list of the scope hashes of the new media and the
     # registry's media; a value equal to the one `limit` places before it occurs over `limit`
     # times. A collision merges two scopes and can only flag too many (ranked exactly below).
-    new = rows.filter(~pl.col("repetido") & ~pl.col("registrado"))
-    held_hash = _row_hash(held, _SCOPE) if held.height else pl.Series(dtype=pl.UInt64)
+    new = flags.filter(~pl.col("repetido") & ~pl.col("registrado"))
     crowded = [new.filter(~pl.col("mecanismo").is_in(list(_LIMITS)))["_cubo"]]
     for mechanism, limit in _LIMITS.items():
         mine = pl.concat(
             [
                 new.filter(pl.col("mecanismo") == mechanism)["_cubo"],
-                held_hash.filter(held["mecanismo"] == mechanism) if held.height else held_hash,
+                held_scope.filter(held["mecanismo"] == mechanism) if held.height else held_scope,
             ]
         ).sort()
         crowded.append(mine.filter(mine == mine.shift(limit)))
     crowded_hashes = pl.concat(crowded).unique()
+    no_rows = pl.DataFrame(schema={"orden": pl.Int64, "mecanismo": pl.String})
     if crowded_hashes.len() == 0:
-        return rows.select(
-            "orden", "mecanismo", pl.lit(1, dtype=pl.Int64).alias("rango"), "repetido"
-        )
+        return ScopeLimits(over=no_rows, repeated=repeated)
     busy = (
-        rows.filter(pl.col("_cubo").is_in(crowded_hashes.implode()))
+        rows.with_columns(flags["registrado"])
+        .filter(pl.col("_cubo").is_in(crowded_hashes.implode()))
         .with_columns(_scope())
         .join(
             held.group_by("scope").agg(pl.len().cast(pl.Int64).alias("en_registro")),
@@ -170,13 +188,11 @@ def scope_ranks(candidates: pl.DataFrame, existing: Existing) -> pl.DataFrame:
     )
     primero = pl.col("orden").min().over("scope", "medio")
     rank = pl.when(~pl.col("registrado")).then(primero).rank("dense").over("scope")
-    ranked = busy.select(
-        "orden",
+    rango = (
         pl.when(pl.col("registrado"))
         .then(pl.lit(1, dtype=pl.Int64))
         .otherwise(pl.col("en_registro") + rank.cast(pl.Int64))
-        .alias("rango"),
     )
-    return rows.join(ranked, on="orden", how="left").select(
-        "orden", "mecanismo", pl.col("rango").fill_null(1), "repetido"
-    )
+    limit = pl.col("mecanismo").replace_strict(_LIMITS, default=None, return_dtype=pl.Int64)
+    over = busy.filter(rango > limit).select("orden", "mecanismo")
+    return ScopeLimits(over=over.cast({"orden": pl.Int64}), repeated=repeated)

@@ -4,12 +4,13 @@ Per-value Python calls cannot keep up with a million entries, so each rule runs 
 and the libraries (stdnum, email-validator, phonenumbers) are called once per *distinct* value, TLD
 or prefix, only where the expression alone cannot decide. ``tests/schemas`` checks that these agree
 with the identifier modules value by value.
+
+Expressions are written so that no sub-expression is used twice inside one expression: polars
+evaluates a repeated sub-expression once per use. Where a value is needed several times, a
+``*_parts`` function materializes it as a column first.
 """
 
 from __future__ import annotations
-
-import string
-from typing import TypeVar
 
 import email_validator
 import phonenumbers
@@ -17,13 +18,13 @@ import polars as pl
 
 from schemas import rfc as rfc_module
 
-FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
-
-_LETTER_VALUE = {ch: str(i + 10) for i, ch in enumerate(string.ascii_uppercase)}
-
-# An ASCII dot-atom local part: whatever matches it email-validator accepts too.
-_LOCAL_FAST = r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*$"
-_DOMAIN_FAST = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+# An ASCII dot-atom local part, one "@", and an ASCII LDH domain (labels of 1-63 characters, a
+# letters-only top-level label). For such an address email-validator has one domain check left,
+# the special-use names ("test", "local", "invalid"...), which the top-level label decides.
+_EMAIL_FAST = (
+    r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+)
 
 
 def rfc_compact(col: str) -> pl.Expr:
@@ -40,89 +41,74 @@ def rfc_checks(values: pl.Series) -> pl.DataFrame:
     )
 
 
-def rfc_flags(
-    col: str, values: pl.Series | None = None, *, checks: pl.DataFrame | None = None
-) -> tuple[pl.Expr, pl.Expr]:
-    """Per row of ``col`` (compact RFCs): (valid, check digit ok); stdnum once per distinct RFC.
-
-    ``checks`` may be given already computed by :func:`rfc_checks` (e.g. in a background thread).
-    """
-    if checks is None:
-        assert values is not None
-        checks = rfc_checks(values)
-    ok = dict(zip(checks["rfc"], checks["rfc_ok"], strict=True))
-    digit = dict(zip(checks["rfc"], checks["rfc_digito_ok"], strict=True))
-    value = pl.col(col)
-    return (
-        value.replace_strict(ok, default=False, return_dtype=pl.Boolean).fill_null(False),
-        value.replace_strict(digit, default=True, return_dtype=pl.Boolean).fill_null(True),
-    )
-
-
 def rp_compact(col: str) -> pl.Expr:
     return pl.col(col).str.replace_all(r"[\s\-_.]", "").str.to_uppercase()
 
 
+_RP_FORMAT = r"^[A-Z0-9][0-9]{10}$"
+
+
 def rp_format_ok(col: str) -> pl.Expr:
-    return pl.col(col).str.contains(r"^[A-Z0-9][0-9]{10}$")
+    return pl.col(col).str.contains(_RP_FORMAT)
 
 
-def _luhn_double(digit: int) -> int:
-    return digit * 2 - 9 if digit >= 5 else digit * 2
+def rp_is_compact(col: str) -> pl.Expr:
+    """Values :func:`rp_compact` leaves as they are, as most are: 11 characters of the right
+    shape (nothing to strip, nothing to upper-case). False for null."""
+    return rp_format_ok(col).fill_null(False)
 
 
-# What the first character adds to the Luhn sum: a digit itself (not doubled, it is the 10th from
-# the right); a letter A=10 ... Z=35 expands to two digits, the first doubled.
-_HEAD_SUM = {str(d): d for d in range(10)} | {
-    ch: _luhn_double((i + 10) // 10) + (i + 10) % 10 for i, ch in enumerate(string.ascii_uppercase)
-}
+def _texts(values: list[str]) -> pl.Expr:
+    """A list of strings as an ``is_in`` argument (typed even when empty)."""
+    return pl.lit(pl.Series(values, dtype=pl.String).implode())
 
 
-def rp_check_digit_ok(col: str) -> pl.Expr:
-    """Luhn over the first 10 characters, a leading letter expanded to two digits (A=10 ... Z=35).
-
-    Written as flat column arithmetic (one slice per position): a nested expression that reuses
-    sub-expressions is evaluated once per use and was 100x slower.
-    """
-    value = pl.col(col)
-    total = value.str.slice(0, 1).replace_strict(_HEAD_SUM, default=None, return_dtype=pl.Int32)
-    for k in range(1, 10):
-        digit = value.str.slice(k, 1).cast(pl.Int32, strict=False)
-        # Counting from the right of the payload, positions 9, 7, 5, 3, 1 are doubled.
-        total = total + (digit * 2 - 9 * (digit >= 5).cast(pl.Int32) if k % 2 else digit)
-    check = ((10 - total % 10) % 10).cast(pl.String)
-    return (check == value.str.slice(10, 1)).fill_null(False)
+def _luhn_double(digit: pl.Expr) -> pl.Expr:
+    return digit * 2 - 9 * (digit >= 5).cast(pl.Int64)
 
 
 def rp_check_digit_parts(col: str) -> list[pl.Expr]:
-    """First step of :func:`rp_check_digit_ok_from_parts`: three narrow columns per RP.
+    """First step of :func:`rp_check_digit_ok_from_parts`: the RP as one integer.
 
-    The same rule as :func:`rp_check_digit_ok`, about three times faster on a million rows: the
-    nine middle digits are read as one integer (when they are nine ASCII digits) and taken apart
-    with integer arithmetic instead of nine string slices. It needs two ``with_columns`` steps
-    because a sub-expression used nine times would be evaluated nine times.
+    An RP of the right shape (:func:`rp_format_ok`) read as a base-36 number: each character's
+    value (0-9, A=10 ... Z=35) is then taken out with integer arithmetic, which is several times
+    faster than a string slice per position. Null for any other value.
     """
     value = pl.col(col)
     return [
-        value.str.slice(0, 1)
-        .replace_strict(_HEAD_SUM, default=None, return_dtype=pl.Int64)
-        .alias("_rp_cabeza"),
-        pl.when(value.str.contains(r"^[A-Z0-9][0-9]{9}"))
-        .then(value.str.slice(1, 9).cast(pl.Int64, strict=False))
-        .alias("_rp_cuerpo"),
-        value.str.slice(10, 1).alias("_rp_verificador"),
+        pl.when(rp_format_ok(col))
+        .then(value.str.to_integer(base=36, strict=False))
+        .alias("_rp_numero")
     ]
 
 
 def rp_check_digit_ok_from_parts() -> pl.Expr:
-    """:func:`rp_check_digit_ok` from the columns of :func:`rp_check_digit_parts`."""
-    body = pl.col("_rp_cuerpo")
-    total = pl.col("_rp_cabeza")
+    """Whether an RP of the right shape has the right check digit (False for any other value).
+
+    Luhn over the first 10 characters, a leading letter expanded to two digits (A=10 ... Z=35):
+    a digit head is the 10th digit from the right (not doubled); a letter head adds two digits,
+    the first of them doubled.
+    """
+    number = pl.col("_rp_numero")
+
+    def char(k: int) -> pl.Expr:  # value of the k-th character (0-based) of 11
+        return number // 36 ** (10 - k) % 36
+
+    head = char(0)
+    total = pl.when(head < 10).then(head).otherwise(_luhn_double(head // 10) + head % 10)
     for k in range(1, 10):
-        digit = (body // 10 ** (9 - k)) % 10
-        total = total + (digit * 2 - 9 * (digit >= 5).cast(pl.Int64) if k % 2 else digit)
-    check = ((10 - total % 10) % 10).cast(pl.String)
-    return (check == pl.col("_rp_verificador")).fill_null(False)
+        # Counting from the right of the payload, positions 9, 7, 5, 3, 1 are doubled.
+        total = total + (_luhn_double(char(k)) if k % 2 else char(k))
+    return ((10 - total % 10) % 10 == char(10)).fill_null(False)
+
+
+def rp_flags(frame: pl.DataFrame, col: str) -> pl.DataFrame:
+    """``frame`` plus ``rp_forma_ok`` and ``rp_digito_ok`` for the compact RPs in ``col``."""
+    return (
+        frame.with_columns(rp_format_ok(col).alias("rp_forma_ok"), *rp_check_digit_parts(col))
+        .with_columns(rp_check_digit_ok_from_parts().alias("rp_digito_ok"))
+        .drop("_rp_numero")
+    )
 
 
 # After "+52" lost its "+": a country code with the legacy mobile 1, a bare country code, or the
@@ -131,12 +117,21 @@ _PHONE_PREFIXES = r"^(?:521(.{10})|52(.{10})|04[45](.{10})|01(.{10}))$"
 
 
 def phone_compact(col: str) -> pl.Expr:
-    """Same steps as :func:`schemas.telefono.compact`, as one flat chain (no repeated branches)."""
+    """Same steps as :func:`schemas.telefono.compact`, as one flat chain (no repeated branches).
+
+    Run it on the mobile values only: on a column that is mostly nulls it is twice as slow.
+    """
     value = pl.col(col).str.strip_chars()
     value = value.str.replace(r"^(\d+)\.0+$", "$1")
     value = value.str.replace_all(r"[\s\-.()/]", "")
     value = value.str.replace(r"^\+52", "52")
     return value.str.replace(_PHONE_PREFIXES, "${1}${2}${3}${4}")
+
+
+def phone_is_compact(col: str) -> pl.Expr:
+    """Values :func:`phone_compact` leaves as they are, as most are: 10 ASCII digits (nothing to
+    strip, no prefix: those make 12 or 13). False for null."""
+    return pl.col(col).str.contains(r"^[0-9]{10}$").fill_null(False)
 
 
 def phone_shape_ok(col: str) -> pl.Expr:
@@ -152,53 +147,75 @@ def _phone_valid(number: str) -> bool:
     return phonenumbers.is_valid_number(phonenumbers.parse(number, "MX"))
 
 
-def _phone_verdicts(values: pl.Series) -> tuple[dict[str, bool], dict[str, bool]]:
-    """``phonenumbers`` verdicts for well-shaped numbers: by 3-digit prefix, plus exact numbers.
+def phone_verdicts(shaped: pl.Series) -> tuple[list[str], list[str]]:
+    """``phonenumbers`` on well-shaped numbers: the valid 3-digit prefixes, plus exact numbers.
 
     Mexico's plan decides validity by the leading digits (the area code), so one call per 3-digit
-    prefix would do; to stay right if the metadata ever says otherwise, two numbers per prefix are
-    checked and a prefix whose answers differ is decided number by number.
+    prefix would do; to stay right if the metadata ever says otherwise, two distinct numbers per
+    prefix (its smallest and largest) are checked, and a prefix whose answers differ is decided
+    number by number: its valid numbers come back as the second list.
     """
-    frame = pl.DataFrame({"medio": values.drop_nulls().unique()}).with_columns(
-        pl.col("medio").str.slice(0, 3).alias("p")
+    frame = pl.DataFrame({"medio": shaped}).drop_nulls()
+    samples = frame.group_by(pl.col("medio").str.slice(0, 3).alias("p")).agg(
+        pl.col("medio").min().alias("a"), pl.col("medio").max().alias("b")
     )
-    samples = frame.group_by("p").agg(pl.col("medio").head(2))
-    decided: dict[str, bool] = {}
+    good: list[str] = []
     mixed: list[str] = []
-    for prefix, numbers in samples.iter_rows():
-        answers = {_phone_valid(n) for n in numbers}
-        if len(answers) == 1:
-            decided[prefix] = answers.pop()
-        else:
+    for prefix, low, high in samples.iter_rows():
+        answers = {_phone_valid(low), _phone_valid(high)}
+        if len(answers) > 1:
             mixed.append(prefix)
-    exact = {n: _phone_valid(n) for n in frame.filter(pl.col("p").is_in(mixed))["medio"]}
-    return decided, exact
+        elif answers.pop():
+            good.append(prefix)
+    exact = (
+        frame.filter(pl.col("medio").str.slice(0, 3).is_in(_texts(mixed)))["medio"]
+        .unique()
+        .to_list()
+        if mixed
+        else []
+    )
+    return good, [number for number in exact if _phone_valid(number)]
 
 
-def phone_ok(col: str, values: pl.Series) -> pl.Expr:
-    """Per row of ``col`` (compact numbers): a usable mobile? Python runs only on ``values``."""
-    decided, exact = _phone_verdicts(values)
+def phone_ok(col: str, good_prefixes: list[str], good_numbers: list[str]) -> pl.Expr:
+    """Per row of ``col`` (compact numbers): a usable mobile, given :func:`phone_verdicts`."""
     value = pl.col(col)
-    by_prefix = value.str.slice(0, 3).replace_strict(decided, default=None, return_dtype=pl.Boolean)
-    if exact:
-        by_number = value.replace_strict(exact, default=None, return_dtype=pl.Boolean)
-        by_prefix = pl.coalesce(by_number, by_prefix)
-    return (phone_shape_ok(col) & by_prefix).fill_null(False)
+    ok = value.str.slice(0, 3).is_in(_texts(good_prefixes))
+    if good_numbers:
+        ok = ok | value.is_in(_texts(good_numbers))
+    return (phone_shape_ok(col) & ok).fill_null(False)
 
 
 def phone_plan_ok(values: pl.Series) -> pl.DataFrame:
     """``phonenumbers`` validity for each distinct well-shaped number: {medio, plan_ok}."""
     frame = pl.DataFrame({"medio": values.drop_nulls().unique()})
-    return frame.select("medio", phone_ok("medio", frame["medio"]).alias("plan_ok"))
+    good, exact = phone_verdicts(frame["medio"])
+    return frame.select("medio", phone_ok("medio", good, exact).alias("plan_ok"))
+
+
+# _EMAIL_FAST in either case: such a value has no space and no "mailto:" (no ":"), so its compact
+# form is just its lower case, which matches _EMAIL_FAST.
+_EMAIL_PLAIN = _EMAIL_FAST.replace("a-z", "a-zA-Z")
+
+
+def email_is_plain(col: str) -> pl.Expr:
+    """Values whose :func:`email_compact` is their lower case and matches the fast shape (as most
+    do). False for null."""
+    return pl.col(col).str.contains(_EMAIL_PLAIN).fill_null(False)
 
 
 def email_compact(col: str) -> pl.Expr:
+    """Trim, lower-case, drop one leading ``mailto:``, trim (as :func:`schemas.correo.compact`).
+
+    Lower-casing before the prefix is removed gives the same result as a case-insensitive
+    ``mailto:`` (no other character folds to its letters) and is a plain prefix test.
+    """
     return (
         pl.col(col)
         .str.strip_chars()
-        .str.replace(r"(?i)^mailto:", "")
-        .str.strip_chars()
         .str.to_lowercase()
+        .str.strip_prefix("mailto:")
+        .str.strip_chars()
     )
 
 
@@ -214,57 +231,56 @@ def _email_ok(address: str) -> bool:
     return True
 
 
-def with_email_parts(frame: FrameT, col: str) -> FrameT:
-    """Add ``_rapido`` (decidable by the domain alone) and ``_tld`` for :func:`email_verdict`.
-
-    A plain ASCII local part under a plain ASCII domain (LDH labels, no ``--``: no Punycode and no
-    reserved R-LDH labels) leaves email-validator one domain check, the special-use list (``test``,
-    ``local``, ``invalid``...), which the top-level label decides. Two steps, so that the split is
-    computed once (a sub-expression used twice is evaluated twice).
-    """
-    value = pl.col(col)
-    frame = frame.with_columns(
-        value.str.split_exact("@", 1).struct.rename_fields(["_local", "_dominio"]).alias("_partes")
-    ).unnest("_partes")
-    local, domain = pl.col("_local"), pl.col("_dominio")
+def _email_fast_rest(value: pl.Expr) -> pl.Expr:
+    """The conditions of the fast shape beyond :data:`_EMAIL_FAST`."""
     fast = (
-        (value.str.count_matches("@", literal=True) == 1)
-        & (value.str.len_bytes() <= 254)
-        & (local.str.len_bytes() <= 64)
-        & local.str.contains(_LOCAL_FAST)
-        & domain.str.contains(_DOMAIN_FAST)
-        & ~domain.str.contains("--", literal=True)
+        (value.str.len_bytes() <= 254)
+        & (value.str.find("@", literal=True) <= 64)
+        & ~value.str.contains("--", literal=True)
     )
     for special in _special_use_multilabel():  # none today; if the list grows, go the slow way
-        fast = fast & (domain != special) & ~domain.str.ends_with("." + special)
-    # For a fast domain, the letters after its last dot.
-    tld = domain.str.extract(r"[a-z]+$", 0)
-    return frame.with_columns(fast.fill_null(False).alias("_rapido"), tld.alias("_tld")).drop(
-        "_local", "_dominio"
-    )
+        fast = fast & ~value.str.ends_with("@" + special) & ~value.str.ends_with("." + special)
+    return fast
 
 
-def email_lookups(frame: pl.DataFrame, col: str) -> tuple[dict[str, bool], dict[str, bool]]:
-    """email-validator asked once per TLD (with a real domain of it) and once per other address.
+def email_parts(col: str, *, plain: bool = False) -> list[pl.Expr]:
+    """``_rapido`` (email-validator's verdict follows from the top-level label) and ``_tld``.
 
-    ``frame`` holds the addresses to judge in ``col`` with the :func:`with_email_parts` columns.
+    Fast: :data:`_EMAIL_FAST`, at most 254 bytes, a local part of at most 64 (the "@" is at byte
+    64 or before; the address is ASCII) and no ``--`` anywhere (Punycode and reserved R-LDH
+    labels; a local part with ``--`` merely takes the slow road). ``plain=True``: the values are
+    known to match :data:`_EMAIL_FAST` (the compact forms of :func:`email_is_plain` values).
+    """
+    value = pl.col(col)
+    fast = _email_fast_rest(value)
+    if not plain:
+        fast = value.str.contains(_EMAIL_FAST) & fast
+    return [fast.fill_null(False).alias("_rapido"), value.str.extract(r"[a-z]+$", 0).alias("_tld")]
+
+
+def email_verdicts(frame: pl.DataFrame, col: str) -> tuple[list[str], list[str]]:
+    """email-validator asked once per TLD (with a real address of it) and once per other address.
+
+    ``frame`` holds the addresses in ``col`` with the :func:`email_parts` columns. Returns the
+    good TLDs (for fast addresses) and the good other addresses.
     """
     fast = frame.filter(pl.col("_rapido"))
     samples = fast.group_by("_tld").agg(pl.col(col).first())
-    tld_ok = {tld: _email_ok(address) for tld, address in samples.iter_rows()}
-    slow = frame.filter(~pl.col("_rapido"))[col].drop_nulls().unique()
-    return tld_ok, {m: _email_ok(m) for m in slow}
+    good_tlds = [tld for tld, address in samples.iter_rows() if _email_ok(address)]
+    slow = frame.filter(~pl.col("_rapido"))[col].drop_nulls().unique().to_list()
+    return good_tlds, [address for address in slow if _email_ok(address)]
 
 
-def email_verdict(col: str, tld_ok: dict[str, bool], slow_ok: dict[str, bool]) -> pl.Expr:
-    """Per row: email-validator's verdict from the :func:`with_email_parts` columns and lookups."""
-    by_tld = pl.col("_tld").replace_strict(tld_ok, default=False, return_dtype=pl.Boolean)
-    by_value = pl.col(col).replace_strict(slow_ok, default=False, return_dtype=pl.Boolean)
+def email_verdict(col: str, good_tlds: list[str], good_slow: list[str]) -> pl.Expr:
+    """Per row: email-validator's verdict from the :func:`email_parts` columns and the lookups."""
+    by_tld = pl.col("_tld").is_in(_texts(good_tlds))
+    by_value = pl.col(col).is_in(_texts(good_slow))
     return pl.when(pl.col("_rapido")).then(by_tld).otherwise(by_value).fill_null(False)
 
 
 def email_ok(values: pl.Series) -> pl.DataFrame:
     """email-validator's verdict for each distinct compact address: {medio, correo_ok}."""
-    frame = with_email_parts(pl.DataFrame({"medio": values.drop_nulls().unique()}), "medio")
-    tld_ok, slow_ok = email_lookups(frame, "medio")
-    return frame.select("medio", email_verdict("medio", tld_ok, slow_ok).alias("correo_ok"))
+    frame = pl.DataFrame({"medio": values.drop_nulls().unique()})
+    frame = frame.with_columns(email_parts("medio"))
+    good_tlds, good_slow = email_verdicts(frame, "medio")
+    return frame.select("medio", email_verdict("medio", good_tlds, good_slow).alias("correo_ok"))

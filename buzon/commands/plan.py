@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -78,6 +80,27 @@ def progress_printer(enabled: bool):  # noqa: ANN201
     return show
 
 
+def end_process_if_cli() -> None:
+    """End the process at once when it runs the ``buzon`` program itself (console script or
+    ``python -m buzon``), skipping the interpreter's teardown.
+
+    The command is done: its outputs are written (atomically) and the process would now exit with
+    status 0 anyway. Freeing a million-entry plan and the validation libraries' tables first costs
+    ~0.3 s. Logs and the standard streams are flushed here. A caller in the same process
+    (CliRunner, a program that embeds the CLI) is left alone: its ``__main__`` is not ours, or
+    its stdout is not the process's.
+    """
+    import buzon.cli
+
+    main = sys.modules.get("__main__")
+    if getattr(main, "main", None) is not buzon.cli.main or sys.stdout is not sys.__stdout__:
+        return
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
@@ -95,6 +118,10 @@ def plan(files: tuple[Path, ...], out: Path | None, as_json: bool) -> None:
     Example:
       buzon plan sample_data/carga_corporativo.xlsx --out salida/
     """
+    from loaders.early import read_early
+
+    # The workbooks are parsed in the background while the imports below run (GIL-free parse).
+    read_early(files)
     from buzon.settings import Settings
     from schemas.plan import plan_files
 
@@ -111,3 +138,4 @@ def plan(files: tuple[Path, ...], out: Path | None, as_json: bool) -> None:
         print_summary(result.summary)
         if out is not None:
             click.echo(f"Archivos de resultado en {out}/", err=True)
+    end_process_if_cli()

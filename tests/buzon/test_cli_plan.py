@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -190,3 +192,28 @@ def test_help_has_an_example() -> None:
     result = _run("plan", "--help")
     assert result.exit_code == 0
     assert "buzon plan sample_data/carga_corporativo.xlsx" in result.stdout
+
+
+@pytest.mark.parametrize("program", [["-m", "buzon"], ["buzon"]], ids=["python -m", "script"])
+def test_the_program_flushes_everything_before_it_ends(tmp_path: Path, program: list[str]) -> None:
+    # As its own process, ``buzon plan`` ends without the interpreter's teardown (os._exit): the
+    # JSON, the log lines and the output files must all be complete by then.
+    argv = [sys.executable, *program]
+    if program == ["buzon"]:
+        script = Path(sys.executable).with_name("buzon")
+        if not script.exists():
+            pytest.skip("no buzon console script beside this interpreter")
+        argv = [str(script)]
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [*argv, "-v", "plan", str(SAMPLE), "--out", str(out), "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == SAMPLE_SUMMARY
+    assert json.loads((out / "resumen.json").read_text()) == SAMPLE_SUMMARY
+    assert _csv(out / "rechazos.csv").height == SAMPLE_SUMMARY["rejected"]
+    assert pl.read_parquet(out / "aceptados.parquet").height == SAMPLE_SUMMARY["accepted"]

@@ -166,16 +166,12 @@ def test_rfc_expressions_agree(seed: int) -> None:
 @pytest.mark.parametrize("seed", SEEDS)
 def test_rp_expressions_agree(seed: int) -> None:
     values = rp_corpus(random.Random(seed))
-    frame = (
-        pl.DataFrame({"v": values})
-        .select(nz.rp_compact("v").alias("rp"))
-        .with_columns(
-            nz.rp_format_ok("rp").alias("forma"), nz.rp_check_digit_ok("rp").alias("digito")
-        )
-    )
+    frame = nz.rp_flags(pl.DataFrame({"v": values}).select(nz.rp_compact("v").alias("rp")), "rp")
     for value, (got, forma, digito) in zip(values, frame.iter_rows(), strict=True):
         assert got == registro_patronal.compact(value), value
-        assert (forma and digito) == registro_patronal.is_valid(value), value
+        assert forma == bool(registro_patronal._FORMAT.match(got)), value
+        # The check digit is judged only on an RP of the right shape.
+        assert digito == (forma and registro_patronal.is_valid(value)), value
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -206,3 +202,27 @@ def test_phone_plan_decides_mixed_prefixes_number_by_number() -> None:
     numbers = pl.Series(["5512345678", "5587654321", "2221234567", "9991234567", "4421234567"])
     got = dict(nz.phone_plan_ok(numbers).iter_rows())
     assert got == {n: telefono.is_valid(n) for n in numbers}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_plain_values_skip_compaction(seed: int) -> None:
+    # The validation compacts only the values these predicates reject; the others must already be
+    # what compaction would give (emails: their lower case, with the same fast-path parts).
+    rnd = random.Random(seed)
+    emails = pl.DataFrame({"v": email_corpus(rnd)}).with_columns(
+        nz.email_is_plain("v").alias("plain"), nz.email_compact("v").alias("compact")
+    )
+    plain = emails.filter("plain").with_columns(pl.col("v").str.to_lowercase().alias("lower"))
+    assert plain.height > N / 5  # the corpus exercises the plain path
+    for value, lower in plain.select("v", "lower").iter_rows():
+        assert lower == correo.compact(value), value
+    fast = plain.select(nz.email_parts("lower", plain=True))
+    assert fast.equals(plain.select(nz.email_parts("compact")))
+
+    phones = pl.DataFrame({"v": phone_corpus(rnd)}).filter(nz.phone_is_compact("v"))
+    assert phones.height > N / 20
+    assert all(value == telefono.compact(value) for value in phones["v"])
+
+    rps = pl.DataFrame({"v": rp_corpus(rnd)}).filter(nz.rp_is_compact("v"))
+    assert rps.height > N / 5
+    assert all(value == registro_patronal.compact(value) for value in rps["v"])
