@@ -11,7 +11,6 @@ user sees every kind of rejection. Deterministic: the same file every run.
 from __future__ import annotations
 
 import random
-import sys
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -204,5 +203,16 @@ def build(out: Path = OUT) -> Path:
     return out
 
 
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        description="Write the sample corporate upload (wide layout, title rows, instructions).",
+        epilog="Example: python -m sample_data.make_sample /tmp/carga.xlsx",
+    )
+    parser.add_argument("out", nargs="?", type=Path, default=OUT, help=f"output path ({OUT.name})")
+    print(build(parser.parse_args(argv).out))
+
+
 if __name__ == "__main__":
-    print(build(Path(sys.argv[1]) if len(sys.argv) > 1 else OUT))
+    main()
