@@ -240,9 +240,6 @@ class Hasher:
         outer.update(inner.digest())
         return outer.hexdigest()
 
-    def many(self, msgs: list[str | None]) -> list[str | None]:
-        return [None if m is None else self.hexdigest(m.encode()) for m in msgs]
-
 
 def contenido_hash(key: bytes, df: pl.DataFrame) -> pl.Series:
     """Idempotency key of each event: a keyed hash (BLAKE2b under a key derived from the HMAC key)

@@ -109,11 +109,13 @@ def decidir(ev: pl.DataFrame, med: pl.DataFrame, max_wrong: int) -> pl.DataFrame
     )
     # Decided on a narrow copy: sorting and joining the event's strings (hashes, origins) a
     # million times over costs more than the rules.
+    # Callers pass events in arrival order already; sorting a wide million-row frame is not free.
+    ev = ev if ev["seq"].is_sorted() else ev.sort("seq")
     narrow = ev.select("seq", "tipo", "fecha", "medio_id", "coincide", *_ENTREGA)
     # Order: medium, then time, then arrival. A stable sort by time (arrival breaks ties) gives
     # each event its rank; one integer key then orders by medium and rank, far cheaper than a
     # three-column sort. Events without a medium go last.
-    por_hora = narrow.sort("seq").sort("fecha", maintain_order=True)
+    por_hora = narrow.sort("fecha", maintain_order=True)
     n = max(por_hora.height, 1)
     x = (
         por_hora.with_columns(
@@ -197,7 +199,7 @@ def decidir(ev: pl.DataFrame, med: pl.DataFrame, max_wrong: int) -> pl.DataFrame
         cuenta_fallo=cuenta,
         intentos_despues=pl.col("w_antes") + cuenta.cast(pl.Int64),
     ).sort("seq")
-    return ev.sort("seq").hstack(decided.drop("seq"))
+    return ev.hstack(decided.drop("seq"))
 
 
 def aplicar(

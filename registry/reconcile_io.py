@@ -64,8 +64,9 @@ def lock(conn: Connection) -> None:
 def cache_grande(conn: Connection, big: bool) -> Iterator[None]:
     """A large SQLite page cache for a bulk import (restored after).
 
-    The default 2 MB cache cannot hold the random-order ``eventos.hash`` index of a million-line
-    import, and every insert would then read and write index pages from disk.
+    A million-line import dirties hundreds of MB of pages (event log, its hash index, media, audit
+    rows); with the default 2 MB cache they would be written out and read back while the
+    transaction runs. 1 GiB measured 85 s against 91 s for 256 MiB on the reconcile benchmark.
     """
     if not (big and sqlite(conn)):
         yield

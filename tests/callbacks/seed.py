@@ -6,7 +6,7 @@ import itertools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, insert, update
+from sqlalchemy import Engine, func, insert, select, update
 
 from buzon.settings import Settings
 from delivery import secrets as sec
@@ -88,3 +88,15 @@ def sembrar(
                 )
             )
     return Sembrado(mid, oid, secreto, rfc, valor)
+
+
+def medio(engine: Engine, mid: int):  # noqa: ANN201 - a Row of medios
+    """The ``medios`` row ``mid`` as committed."""
+    with engine.connect() as conn:
+        return conn.execute(select(medios).where(medios.c.id == mid)).one()
+
+
+def contar(engine: Engine, table, *where) -> int:  # noqa: ANN001
+    """Committed rows of ``table`` matching ``where``."""
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()

@@ -10,12 +10,13 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 from pydantic import SecretStr
+from seed import contar as _count
+from seed import medio as _medio
 from seed import sembrar
-from sqlalchemy import func, select
 
 from buzon.settings import Settings
 from registry.db import get_engine
-from registry.tables import acuses, eventos, medios, outbox
+from registry.tables import acuses, eventos, outbox
 
 T0 = datetime(2024, 8, 8, 12, 0, tzinfo=UTC)
 RFC = "EKU9003173C9"
@@ -23,16 +24,6 @@ RFC = "EKU9003173C9"
 
 def _csrf(html: str) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
-
-
-def _medio(engine, mid: int):
-    with engine.connect() as conn:
-        return conn.execute(select(medios).where(medios.c.id == mid)).one()
-
-
-def _count(engine, table, *where) -> int:
-    with engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
 
 
 def test_link_get_changes_nothing_and_post_validates(db_settings: Settings, receptor) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from buzon.cli import cli
 from buzon.errors import EventFileError
@@ -17,7 +17,9 @@ from buzon.settings import Settings
 from callbacks.simulate import codigos
 from registry.db import get_engine
 from registry.reconcile import decidir, reconciliar
-from registry.tables import acuses, auditoria, eventos, medios, outbox
+from registry.tables import acuses, auditoria, eventos, outbox
+from tests.callbacks.seed import contar as _count
+from tests.callbacks.seed import medio as _medio
 from tests.callbacks.seed import sembrar
 
 T0 = datetime(2024, 8, 8, 12, 0, tzinfo=UTC)
@@ -33,6 +35,17 @@ def _otro(code: str, k: int = 1) -> str:
     return f"{(int(code) + k) % 100000:05d}"
 
 
+def _codigo(telefono: str, code: str, minute: float) -> dict:
+    """One typed SMS code for the module's RFC."""
+    return {
+        "tipo": "codigo_sms",
+        "rfc": RFC,
+        "telefono": telefono,
+        "codigo": code,
+        "fecha": _at(minute),
+    }
+
+
 def _write(path: Path, rows: list[dict]) -> Path:
     if path.suffix == ".csv":
         lines = [",".join(COLS)] + [",".join(str(r.get(c, "")) for c in COLS) for r in rows]
@@ -40,16 +53,6 @@ def _write(path: Path, rows: list[dict]) -> Path:
     else:
         path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
-
-
-def _medio(engine, mid: int):
-    with engine.connect() as conn:
-        return conn.execute(select(medios).where(medios.c.id == mid)).one()
-
-
-def _count(engine, table, *where) -> int:
-    with engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
 
 
 def test_decidir_orders_attempts_per_medium() -> None:
@@ -190,13 +193,7 @@ def test_wrong_codes_add_up_across_runs(db_settings: Settings, tmp_path: Path) -
     t = sembrar(engine, s, RFC, telefono="5512345678", enviado_en=T0)
 
     def intento(code: str, minute: int) -> dict:
-        return {
-            "tipo": "codigo_sms",
-            "rfc": RFC,
-            "telefono": "5512345678",
-            "codigo": code,
-            "fecha": _at(minute),
-        }
+        return _codigo("5512345678", code, minute)
 
     reconciliar(
         s, [_write(tmp_path / "a.jsonl", [intento(_otro(t.secreto, k), k) for k in range(1, 4)])]
@@ -229,13 +226,7 @@ def test_code_after_resend_and_after_expiry(db_settings: Settings, tmp_path: Pat
     assert nuevo != viejo or pytest.skip("the two random codes collided")
 
     def intento(code: str, minute: int) -> dict:
-        return {
-            "tipo": "codigo_sms",
-            "rfc": RFC,
-            "telefono": "5512345678",
-            "codigo": code,
-            "fecha": _at(minute),
-        }
+        return _codigo("5512345678", code, minute)
 
     res = reconciliar(later, [_write(tmp_path / "old.jsonl", [intento(viejo, 61)])]).as_json()
     assert res["rejected"] == {"codigo_incorrecto": 1}
@@ -299,13 +290,7 @@ def test_bulk_path_keeps_per_medium_order(
     bounced = sembrar(engine, s, RFC, correo="rebota@b.mx", enviado_en=T0)
 
     def code(m, c: str, minute: float) -> dict:
-        return {
-            "tipo": "codigo_sms",
-            "rfc": RFC,
-            "telefono": m.valor,
-            "codigo": c,
-            "fecha": _at(minute),
-        }
+        return _codigo(m.valor, c, minute)
 
     rows = [code(three, _otro(three.secreto, k), k) for k in range(1, 4)]
     rows += [code(three, three.secreto, 10), code(three, _otro(three.secreto), 11)]
