@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, DateTime, String, Table, any_, bindparam
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    DateTime,
+    String,
+    Table,
+    TypeDecorator,
+    any_,
+    bindparam,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+
+from registry.clock import db_text, utc
 
 T = TypeVar("T")
 
@@ -36,6 +47,16 @@ def batches(items: Sequence[T], size: int = IN_MAX) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
+def _instant(kind: Any) -> bool:
+    """Whether a column type holds instants (``DateTime`` or a decorator over it)."""
+    return isinstance(kind.impl if isinstance(kind, TypeDecorator) else kind, DateTime)
+
+
+def _utc_or(value: Any) -> Any:
+    """Instants in UTC (a naive one means UTC, never the session's time zone)."""
+    return utc(value) if isinstance(value, datetime) else value
+
+
 def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert many rows in the caller's transaction: ``COPY`` on PostgreSQL, else executemany.
 
@@ -47,7 +68,7 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     cols = list(rows[0])
     if conn.dialect.name != "postgresql":
         # Straight to the driver's executemany: SQLAlchemy's per-row parameter processing costs
-        # more than SQLite's insert. Datetimes go in SQLAlchemy's SQLite format (naive UTC).
+        # more than SQLite's insert. Instants go in SQLAlchemy's SQLite format (naive UTC).
         fechas: dict[datetime, str] = {}
 
         def texto(v: datetime | None) -> str | None:
@@ -55,11 +76,10 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
                 return None
             t = fechas.get(v)
             if t is None:
-                utc = v.astimezone(UTC) if v.tzinfo else v
-                t = fechas[v] = utc.strftime("%Y-%m-%d %H:%M:%S.%f")
+                t = fechas[v] = db_text(v)
             return t
 
-        dt = [i for i, c in enumerate(cols) if isinstance(table.c[c].type, DateTime)]
+        dt = [i for i, c in enumerate(cols) if _instant(table.c[c].type)]
         data = [[r[c] for c in cols] for r in rows]
         for fila in data:
             for i in dt:
@@ -77,6 +97,6 @@ def bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     try:
         with raw.cursor() as cur, cur.copy(sql) as copy:  # type: ignore[union-attr]
             for row in rows:
-                copy.write_row([row[c] for c in cols])
+                copy.write_row([_utc_or(row[c]) for c in cols])
     except psycopg.errors.IntegrityError as exc:
         raise IntegrityError(sql, None, exc) from exc
