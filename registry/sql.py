@@ -18,12 +18,44 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from registry.clock import db_text, utc
+from registry.clock import db_text, db_value, utc
 
 T = TypeVar("T")
 
 # SQLite allows 32,766 bound parameters per statement, psycopg 65,535: stay well below both.
 IN_MAX = 10_000
+
+
+def is_sqlite(conn: Connection) -> bool:
+    return conn.dialect.name == "sqlite"
+
+
+def ph(conn: Connection) -> str:
+    """The driver's positional placeholder (``?`` for sqlite3, ``%s`` for psycopg)."""
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+def cursor(conn: Connection) -> Any:
+    """A DB-API cursor in the connection's transaction, for prepared statements and
+    ``executemany``: SQLAlchemy's per-row bind processing and the compilation of long ``IN``
+    lists cost more than the database on the million-row paths."""
+    return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+
+
+def instant(conn: Connection, value: datetime | None) -> Any:
+    """An instant as a raw statement binds it (UTC; see :mod:`registry.clock`)."""
+    return db_value(conn.dialect.name, value)
+
+
+def select_in(conn: Connection, sql: str, ids: Sequence, params: tuple = ()) -> list[tuple]:
+    """Rows of ``sql`` (with one ``{inn}`` placeholder, after ``params``) for ``ids``, in ``IN``
+    lists of :data:`IN_MAX`."""
+    out: list[tuple] = []
+    cur = cursor(conn)
+    for part in batches(list(ids)):
+        cur.execute(sql.format(inn=",".join([ph(conn)] * len(part))), (*params, *part))
+        out += cur.fetchall()
+    return out
 
 
 def insert(conn: Connection, table: Table) -> Any:
