@@ -61,7 +61,7 @@ class Transicion:
 def _texto(t: Transicion, p: str) -> str:
     sets = [f"estado = '{t.a}'", f"actualizado_en = {p}"]
     sets += [f"{c} = {p}" for c in t.columnas] + list(t.fijos)
-    desde = ", ".join(f"'{e}'" for e in sorted(t.origenes))
+    desde = ", ".join(f"'{e}'" for e in sorted(t.origenes)) or "NULL"  # no origin: never
     sql = f"UPDATE medios SET {', '.join(sets)} WHERE id = {p} AND estado = {p}"
     sql += f" AND estado IN ({desde})"
     return sql + (f" AND envio_vigente = {p}" if t.vigente else "")
