@@ -26,12 +26,9 @@ from buzon.errors import DeliveryError, PermanentDeliveryError
 from buzon.settings import Settings
 from delivery import secrets as sec
 from registry import transitions
-from registry.outbox import queue
 from registry.sql import batches
 from registry.tables import medios, outbox, particulares
 from registry.transitions import ENVIAR, NO_ENTREGAR
-
-__all__ = ["Due", "Outcome", "backoff", "pending_count", "prepare", "queue", "record"]
 
 # The states a verification can still be sent to: those that can reach ``enviado``.
 VERIFICABLES = ENVIAR.origenes
