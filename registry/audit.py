@@ -22,6 +22,7 @@ from registry.tables import auditoria
 
 COLUMNAS = ("en", "entidad", "entidad_id", "de_estado", "a_estado", "origen", "detalle")
 _ROWS_PER_WRITE = 50_000
+_COPY_FROM = 1_000
 
 
 def origen_fila(archivo: str, hoja: str | None, fila: int | None) -> str:
@@ -83,12 +84,13 @@ def registrar_medios(
 
 
 def _insertar(conn: Connection, rows: list[tuple]) -> None:
-    """The one audit insert: ``executemany`` on SQLite, ``COPY`` on PostgreSQL."""
+    """The one audit insert: ``executemany``, or ``COPY`` for large batches on PostgreSQL."""
     if not rows:
         return
     cols = ", ".join(COLUMNAS)
     cur = cursor(conn)
-    if is_sqlite(conn):
+    # COPY pays a protocol round trip of its own: small batches (the recorder's groups) insert.
+    if is_sqlite(conn) or len(rows) < _COPY_FROM:
         sql = f"INSERT INTO {auditoria.name} ({cols}) VALUES ({', '.join([ph(conn)] * 7)})"
         for start in range(0, len(rows), _ROWS_PER_WRITE):
             cur.executemany(sql, rows[start : start + _ROWS_PER_WRITE])
