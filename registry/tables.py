@@ -21,6 +21,8 @@ from sqlalchemy import (
     text,
 )
 
+from registry.states import ACTIVOS, Estado
+
 # Stable names for constraints, so migrations are the same on SQLite and PostgreSQL.
 metadata = MetaData(
     naming_convention={
@@ -34,7 +36,8 @@ metadata = MetaData(
 Id = BigInteger().with_variant(Integer(), "sqlite")  # INTEGER PRIMARY KEY is SQLite's rowid
 TS = DateTime(timezone=True)
 
-ACTIVE_SQL = "estado IN ('registrado', 'enviado', 'validado')"
+# The partial unique index below, from the one list of active states (in the enum's order).
+ACTIVE_SQL = "estado IN ({})".format(", ".join(f"'{e}'" for e in Estado if e in ACTIVOS))
 
 particulares = Table(
     "particulares",
