@@ -1,0 +1,73 @@
+"""Commands that read the registry through registry.reader: apply --sync replacing a medium in one
+run, plan counting the registry, and baja/resend finding a medium in every spelling."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy import select
+from test_commands import A, B, RP1, _csv, run  # noqa: F401 - `run` is a fixture
+
+from registry.db import get_engine
+from registry.tables import acuses, medios
+
+
+def _media(settings) -> dict[str, str]:  # noqa: ANN001
+    with get_engine(settings).connect() as conn:
+        rows = conn.execute(select(medios.c.valor, medios.c.estado).order_by(medios.c.id)).all()
+    return {valor: estado for valor, estado in rows}
+
+
+def _acuses(settings) -> list[tuple[str, str]]:  # noqa: ANN001
+    with get_engine(settings).connect() as conn:
+        rows = conn.execute(select(acuses.c.tipo, acuses.c.medio).order_by(acuses.c.id)).all()
+    return [tuple(r) for r in rows]
+
+
+def test_sync_replaces_the_mobile_in_one_run(run, rsettings, tmp_path: Path) -> None:  # noqa: ANN001
+    run("apply", str(_csv(tmp_path / "uno.csv", [f"{A},Kumo,,rh@kumo.mx,5512345678"])))
+    nuevo = _csv(tmp_path / "dos.csv", [f"{A},Kumo,,rh@kumo.mx,5587654321"])
+    r = json.loads(run("apply", str(nuevo), "--sync", "--json").output)
+    assert r["rejections"] == {} and r["accepted"] == 2
+    assert (r["registered"], r["bajas"], r["unchanged"]) == (1, 1, 1)
+    assert r["acuses"] == {"registro": 1, "actualizacion": 0, "baja": 1}
+    assert _media(rsettings) == {
+        "rh@kumo.mx": "registrado", "5512345678": "baja", "5587654321": "registrado"
+    }  # fmt: skip
+    assert sorted(_acuses(rsettings)[-2:]) == [("baja", "5512345678"), ("registro", "5587654321")]
+    again = json.loads(run("apply", str(nuevo), "--sync", "--json").output)
+    assert (again["registered"], again["bajas"], again["updated"]) == (0, 0, 0)
+    assert sum(again["acuses"].values()) == 0 and again["rejections"] == {}
+    assert len(_acuses(rsettings)) == 4
+
+
+def test_without_sync_the_new_mobile_is_still_excess(run, rsettings, tmp_path: Path) -> None:  # noqa: ANN001
+    run("apply", str(_csv(tmp_path / "uno.csv", [f"{A},Kumo,,rh@kumo.mx,5512345678"])))
+    nuevo = _csv(tmp_path / "dos.csv", [f"{A},Kumo,,rh@kumo.mx,5587654321"])
+    r = json.loads(run("apply", str(nuevo), "--json").output)
+    assert r["rejections"] == {"TELEFONO_EXCEDIDO": 1} and r["registered"] == 0
+
+
+def test_sync_sixth_email_replaces_one_of_five(run, rsettings, tmp_path: Path) -> None:  # noqa: ANN001
+    cinco = [f"{A},Kumo,,c{i}@kumo.mx," for i in range(5)]
+    run("apply", str(_csv(tmp_path / "uno.csv", cinco)))
+    # c0 dropped, c5 added; c5 comes first in the file, the kept ones still fit.
+    cambio = _csv(tmp_path / "dos.csv", [f"{A},Kumo,,c5@kumo.mx,", *cinco[1:]])
+    r = json.loads(run("apply", str(cambio), "--sync", "--json").output)
+    assert r["rejections"] == {} and (r["registered"], r["bajas"], r["unchanged"]) == (1, 1, 4)
+    estados = _media(rsettings)
+    assert estados["c0@kumo.mx"] == "baja" and estados["c5@kumo.mx"] == "registrado"
+    assert sum(e == "registrado" for e in estados.values()) == 5
+    again = json.loads(run("apply", str(cambio), "--sync", "--json").output)
+    assert (again["registered"], again["bajas"], sum(again["acuses"].values())) == (0, 0, 0)
+
+
+def test_sync_seven_emails_keep_the_registered_ones_first(run, rsettings, tmp_path: Path) -> None:  # noqa: ANN001
+    cinco = [f"{A},Kumo,,c{i}@kumo.mx," for i in range(5)]
+    run("apply", str(_csv(tmp_path / "uno.csv", cinco)))
+    # Two new addresses before the five registered ones: the registered ones keep their slots.
+    mas = _csv(tmp_path / "dos.csv", [f"{A},Kumo,,n1@kumo.mx,", f"{A},Kumo,,n2@kumo.mx,", *cinco])
+    r = json.loads(run("apply", str(mas), "--sync", "--json").output)
+    assert r["rejections"] == {"CORREOS_EXCEDIDOS": 2}
+    assert (r["registered"], r["bajas"], r["unchanged"]) == (0, 0, 5)
