@@ -6,11 +6,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+import test_commands
 from sqlalchemy import select
-from test_commands import A, B, RP1, _csv, run  # noqa: F401 - `run` is a fixture
+from test_commands import A, _csv
 
 from registry.db import get_engine
 from registry.tables import acuses, medios
+
+
+@pytest.fixture
+def cli(rsettings):  # noqa: ANN001, ANN201
+    """``buzon`` through CliRunner on the test store (test_commands' ``run``)."""
+    return test_commands.run.__wrapped__(rsettings)
 
 
 def _media(settings) -> dict[str, str]:  # noqa: ANN001
@@ -25,10 +33,10 @@ def _acuses(settings) -> list[tuple[str, str]]:  # noqa: ANN001
     return [tuple(r) for r in rows]
 
 
-def test_sync_replaces_the_mobile_in_one_run(run, rsettings, tmp_path: Path) -> None:  # noqa: ANN001
-    run("apply", str(_csv(tmp_path / "uno.csv", [f"{A},Kumo,,rh@kumo.mx,5512345678"])))
+def test_sync_replaces_the_mobile_in_one_run(cli, rsettings, tmp_path: Path) -> None:  # noqa: ANN001
+    cli("apply", str(_csv(tmp_path / "uno.csv", [f"{A},Kumo,,rh@kumo.mx,5512345678"])))
     nuevo = _csv(tmp_path / "dos.csv", [f"{A},Kumo,,rh@kumo.mx,5587654321"])
-    r = json.loads(run("apply", str(nuevo), "--sync", "--json").output)
+    r = json.loads(cli("apply", str(nuevo), "--sync", "--json").output)
     assert r["rejections"] == {} and r["accepted"] == 2
     assert (r["registered"], r["bajas"], r["unchanged"]) == (1, 1, 1)
     assert r["acuses"] == {"registro": 1, "actualizacion": 0, "baja": 1}
@@ -36,38 +44,38 @@ def test_sync_replaces_the_mobile_in_one_run(run, rsettings, tmp_path: Path) -> 
         "rh@kumo.mx": "registrado", "5512345678": "baja", "5587654321": "registrado"
     }  # fmt: skip
     assert sorted(_acuses(rsettings)[-2:]) == [("baja", "5512345678"), ("registro", "5587654321")]
-    again = json.loads(run("apply", str(nuevo), "--sync", "--json").output)
+    again = json.loads(cli("apply", str(nuevo), "--sync", "--json").output)
     assert (again["registered"], again["bajas"], again["updated"]) == (0, 0, 0)
     assert sum(again["acuses"].values()) == 0 and again["rejections"] == {}
     assert len(_acuses(rsettings)) == 4
 
 
-def test_without_sync_the_new_mobile_is_still_excess(run, rsettings, tmp_path: Path) -> None:  # noqa: ANN001
-    run("apply", str(_csv(tmp_path / "uno.csv", [f"{A},Kumo,,rh@kumo.mx,5512345678"])))
+def test_without_sync_the_new_mobile_is_still_excess(cli, rsettings, tmp_path: Path) -> None:  # noqa: ANN001
+    cli("apply", str(_csv(tmp_path / "uno.csv", [f"{A},Kumo,,rh@kumo.mx,5512345678"])))
     nuevo = _csv(tmp_path / "dos.csv", [f"{A},Kumo,,rh@kumo.mx,5587654321"])
-    r = json.loads(run("apply", str(nuevo), "--json").output)
+    r = json.loads(cli("apply", str(nuevo), "--json").output)
     assert r["rejections"] == {"TELEFONO_EXCEDIDO": 1} and r["registered"] == 0
 
 
-def test_sync_sixth_email_replaces_one_of_five(run, rsettings, tmp_path: Path) -> None:  # noqa: ANN001
+def test_sync_sixth_email_replaces_one_of_five(cli, rsettings, tmp_path: Path) -> None:  # noqa: ANN001
     cinco = [f"{A},Kumo,,c{i}@kumo.mx," for i in range(5)]
-    run("apply", str(_csv(tmp_path / "uno.csv", cinco)))
+    cli("apply", str(_csv(tmp_path / "uno.csv", cinco)))
     # c0 dropped, c5 added; c5 comes first in the file, the kept ones still fit.
     cambio = _csv(tmp_path / "dos.csv", [f"{A},Kumo,,c5@kumo.mx,", *cinco[1:]])
-    r = json.loads(run("apply", str(cambio), "--sync", "--json").output)
+    r = json.loads(cli("apply", str(cambio), "--sync", "--json").output)
     assert r["rejections"] == {} and (r["registered"], r["bajas"], r["unchanged"]) == (1, 1, 4)
     estados = _media(rsettings)
     assert estados["c0@kumo.mx"] == "baja" and estados["c5@kumo.mx"] == "registrado"
     assert sum(e == "registrado" for e in estados.values()) == 5
-    again = json.loads(run("apply", str(cambio), "--sync", "--json").output)
+    again = json.loads(cli("apply", str(cambio), "--sync", "--json").output)
     assert (again["registered"], again["bajas"], sum(again["acuses"].values())) == (0, 0, 0)
 
 
-def test_sync_seven_emails_keep_the_registered_ones_first(run, rsettings, tmp_path: Path) -> None:  # noqa: ANN001
+def test_sync_seven_emails_keep_the_registered_ones_first(cli, rsettings, tmp_path: Path) -> None:  # noqa: ANN001
     cinco = [f"{A},Kumo,,c{i}@kumo.mx," for i in range(5)]
-    run("apply", str(_csv(tmp_path / "uno.csv", cinco)))
+    cli("apply", str(_csv(tmp_path / "uno.csv", cinco)))
     # Two new addresses before the five registered ones: the registered ones keep their slots.
     mas = _csv(tmp_path / "dos.csv", [f"{A},Kumo,,n1@kumo.mx,", f"{A},Kumo,,n2@kumo.mx,", *cinco])
-    r = json.loads(run("apply", str(mas), "--sync", "--json").output)
+    r = json.loads(cli("apply", str(mas), "--sync", "--json").output)
     assert r["rejections"] == {"CORREOS_EXCEDIDOS": 2}
     assert (r["registered"], r["bajas"], r["unchanged"]) == (0, 0, 5)
