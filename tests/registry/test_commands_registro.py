@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import test_commands
 from sqlalchemy import select
-from test_commands import A, _csv
+from test_commands import RP1, A, B, _csv
 
-from registry.db import get_engine
+from registry.db import dispose_all, get_engine
 from registry.tables import acuses, medios
 
 
@@ -79,3 +79,64 @@ def test_sync_seven_emails_keep_the_registered_ones_first(cli, rsettings, tmp_pa
     r = json.loads(cli("apply", str(mas), "--sync", "--json").output)
     assert r["rejections"] == {"CORREOS_EXCEDIDOS": 2}
     assert (r["registered"], r["bajas"], r["unchanged"]) == (0, 0, 5)
+
+
+def _files(home: Path) -> dict[str, tuple[int, int]]:
+    return {
+        str(p.relative_to(home)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(home.rglob("*"))
+    }
+
+
+def test_plan_after_apply_reports_what_apply_would_reject(cli, rsettings, tmp_path: Path) -> None:  # noqa: ANN001
+    primera = [f"{A},Kumo,,c{i}@kumo.mx," for i in range(5)]
+    primera += [f"{A},Kumo,,,5512345678", f"{B},Bajio,{RP1},b@bajio.mx,"]
+    cli("apply", str(_csv(tmp_path / "uno.csv", primera)))
+    segunda = _csv(
+        tmp_path / "dos.csv",
+        [f"{A},Kumo,,sexto@kumo.mx,5599999999", f"{A},Kumo,{RP1},rh@kumo.mx,"],
+    )
+    dispose_all()  # no writer open: SQLite is read as an immutable file (no -wal, no -shm)
+    before = _files(rsettings.home)
+    plan = json.loads(cli("plan", str(segunda), "--json").output)
+    assert plan["rejections"] == {
+        "CORREOS_EXCEDIDOS": 1, "TELEFONO_EXCEDIDO": 1, "RP_OTRO_RFC": 1
+    }  # fmt: skip
+    assert _files(rsettings.home) == before  # read-only: no file created or touched
+    apply = json.loads(cli("apply", str(segunda), "--json").output)
+    assert apply["rejections"] == plan["rejections"] and apply["accepted"] == plan["accepted"]
+
+    solo = json.loads(cli("plan", str(segunda), "--json", "--sin-registro").output)
+    assert solo["rejections"] == {} and solo["accepted"] == 3
+    # As apply --sync would: the registered media the upload drops count as gone.
+    sync = json.loads(cli("plan", str(segunda), "--json", "--sync").output)
+    assert sync["rejections"] == {"RP_OTRO_RFC": 1}
+    # A writer is open now (the engine of the apply above): read with mode=ro, still no change.
+    before = _files(rsettings.home)
+    again = json.loads(cli("plan", str(segunda), "--json").output)
+    assert again["rejections"] == plan["rejections"]
+    assert _files(rsettings.home) == before
+
+
+def test_plan_without_a_store_creates_nothing(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    carga = _csv(tmp_path / "c.csv", [f"{A},Kumo,,rh@kumo.mx,5512345678"])
+    home = tmp_path / "home"
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from buzon.cli import cli\n"
+        f"r = CliRunner().invoke(cli, ['plan', {str(carga)!r}, '--json'])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'registry')))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BUZON_")}
+    env["BUZON_HOME"] = str(home)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+    assert not home.exists()
