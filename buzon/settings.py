@@ -97,7 +97,7 @@ class Settings(BaseSettings):
         """The SQLite database file of :attr:`sqlalchemy_url` (None for other backends and for an
         in-memory database). Lets a command see whether a store exists without SQLAlchemy."""
         scheme, sep, rest = self.sqlalchemy_url.partition(":///")
-        if not sep or not scheme.split("+")[0] == "sqlite" or not rest or rest == ":memory:":
+        if not sep or scheme.split("+")[0] != "sqlite" or not rest or rest == ":memory:":
             return None
         return Path(rest.split("?")[0])
 
