@@ -140,3 +140,32 @@ def test_plan_without_a_store_creates_nothing(tmp_path: Path) -> None:
     )
     assert out.stdout.strip() == "[]"
     assert not home.exists()
+
+
+CORREOS = ["mailto:RH@Empresa.mx", "  RH@EMPRESA.MX ", "rh@empresa.mx", "MAILTO:rh@empresa.mx"]
+CELULARES = [
+    "01 55 1234 5678", "+52 1 55 1234 5678", "55 1234 5678", "(55) 1234-5678", "+52 55-1234-5678",
+    "044 55 1234 5678", "5512345678",
+]  # fmt: skip
+
+
+def test_baja_finds_every_spelling(cli, rsettings, tmp_path: Path) -> None:  # noqa: ANN001
+    carga = _csv(tmp_path / "c.csv", [f"{A},Kumo,,rh@empresa.mx,5512345678"])
+    for forma in CORREOS + CELULARES:
+        cli("apply", str(carga))  # (again) an active medium with a new folio
+        out = cli("baja", "--rfc", A.lower(), "--medio", forma).output
+        assert "acuse de baja con folio BI-" in out, forma
+    with get_engine(rsettings).connect() as conn:
+        bajas = conn.execute(
+            select(medios.c.valor).where(medios.c.estado == "baja").order_by(medios.c.id)
+        ).scalars()
+        assert sorted(bajas) == sorted(["rh@empresa.mx"] * 4 + ["5512345678"] * 7)
+
+
+def test_resend_finds_every_spelling(cli, rsettings, tmp_path: Path) -> None:  # noqa: ANN001
+    cli("apply", str(_csv(tmp_path / "c.csv", [f"{A},Kumo,,rh@empresa.mx,5512345678"])))
+    for forma in CORREOS + CELULARES:
+        out = cli("resend", "--rfc", f" {A.lower()} ", "--medio", forma, "--no-send").output
+        assert out.startswith("reenvío en cola (outbox "), forma
+    missing = cli("resend", "--rfc", A, "--medio", "otro@empresa.mx", "--no-send", code=1)
+    assert missing.output.count("\n") == 1 and "no hay un medio" in missing.output
