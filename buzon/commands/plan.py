@@ -90,10 +90,12 @@ def end_process_if_cli() -> None:
     (CliRunner, a program that embeds the CLI) is left alone: its ``__main__`` is not ours, or
     its stdout is not the process's.
     """
-    import buzon.cli
-
+    # Looked up, not imported: the CLI imports the commands, never the other way round.
+    cli = sys.modules.get("buzon.cli")
     main = sys.modules.get("__main__")
-    if getattr(main, "main", None) is not buzon.cli.main or sys.stdout is not sys.__stdout__:
+    if cli is None or getattr(main, "main", None) is not getattr(cli, "main", None):
+        return
+    if sys.stdout is not sys.__stdout__:
         return
     logging.shutdown()
     sys.stdout.flush()
