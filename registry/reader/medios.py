@@ -38,30 +38,23 @@ def _activos() -> list[str]:
     return sorted(ACTIVOS)
 
 
+def _read_map(conn: Connection, key: Any, value: Any, keys: Sequence[str]) -> dict[str, Any]:
+    """``{key: value}`` for the rows whose ``key`` column is one of ``keys``."""
+    found: dict[str, Any] = {}
+    for part in batches(sorted(set(keys))):
+        rows = conn.execute(select(key, value).where(in_list(conn, key, part)))
+        found.update((k, v) for k, v in rows)
+    return found
+
+
 def read_duenos(conn: Connection, rps: Sequence[str]) -> dict[str, str]:
     """The registered owner (RFC) of each of ``rps`` that the registry knows."""
-    duenos: dict[str, str] = {}
-    for part in batches(sorted(set(rps))):
-        rows = conn.execute(
-            select(registros_patronales.c.rp, registros_patronales.c.rfc).where(
-                in_list(conn, registros_patronales.c.rp, part)
-            )
-        )
-        duenos.update({rp: rfc for rp, rfc in rows})
-    return duenos
+    return _read_map(conn, registros_patronales.c.rp, registros_patronales.c.rfc, rps)
 
 
 def read_nombres(conn: Connection, rfcs: Sequence[str]) -> dict[str, str | None]:
     """The registered particulares among ``rfcs``, with their names (None: no name yet)."""
-    nombres: dict[str, str | None] = {}
-    for part in batches(sorted(set(rfcs))):
-        rows = conn.execute(
-            select(particulares.c.rfc, particulares.c.nombre).where(
-                in_list(conn, particulares.c.rfc, part)
-            )
-        )
-        nombres.update({rfc: nombre for rfc, nombre in rows})
-    return nombres
+    return _read_map(conn, particulares.c.rfc, particulares.c.nombre, rfcs)
 
 
 def _batches_activos(
