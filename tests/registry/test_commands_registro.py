@@ -169,3 +169,20 @@ def test_resend_finds_every_spelling(cli, rsettings, tmp_path: Path) -> None:  #
         assert out.startswith("reenvío en cola (outbox "), forma
     missing = cli("resend", "--rfc", A, "--medio", "otro@empresa.mx", "--no-send", code=1)
     assert missing.output.count("\n") == 1 and "no hay un medio" in missing.output
+
+
+def test_plan_with_an_unreadable_store_says_so_in_one_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from buzon.cli import cli as buzon
+
+    carga = _csv(tmp_path / "c.csv", [f"{A},Kumo,,rh@kumo.mx,5512345678"])
+    env = {
+        "BUZON_HOME": str(tmp_path / "home"),
+        "BUZON_DATABASE_URL": "postgresql+psycopg://nadie@127.0.0.1:1/ninguna?connect_timeout=2",
+    }
+    r = CliRunner().invoke(buzon, ["plan", str(carga), "--json"], env=env)
+    assert r.exit_code != 0 and r.output.count("\n") == 1 and "Traceback" not in r.output
+    assert "no se pudo leer el registro" in r.output and "--sin-registro" in r.output
+    ok = CliRunner().invoke(buzon, ["plan", str(carga), "--json", "--sin-registro"], env=env)
+    assert ok.exit_code == 0 and json.loads(ok.output)["accepted"] == 2
