@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 
 from registry.clock import utc
+from registry.states import ACTIVOS, Estado
 
 # Stable names for constraints, so migrations are the same on SQLite and PostgreSQL.
 metadata = MetaData(
@@ -54,7 +55,8 @@ class Instante(TypeDecorator):
 
 TS = Instante()
 
-ACTIVE_SQL = "estado IN ('registrado', 'enviado', 'validado')"
+# The partial unique index below, from the one list of active states (in the enum's order).
+ACTIVE_SQL = "estado IN ({})".format(", ".join(f"'{e}'" for e in Estado if e in ACTIVOS))
 
 particulares = Table(
     "particulares",
