@@ -1,0 +1,1 @@
+"""Reconciliation: event files, the rules that settle media, and their store code."""
