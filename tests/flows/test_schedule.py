@@ -1,4 +1,4 @@
-"""``buzon schedule`` really runs: a local Prefect server, two scheduled reconciles, each on new work."""
+"""`buzon schedule` really runs: a local Prefect server, two scheduled reconciles on new work."""
 
 from __future__ import annotations
 
