@@ -12,6 +12,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from buzon.settings import Settings
+from registry.apply import ApplyResult
 
 
 @task(cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
@@ -27,7 +28,7 @@ def plan_task(paths: list[str]) -> tuple[dict, pl.DataFrame]:
 
 
 @task(cache_policy=NO_CACHE)
-def apply_chunk_task(chunk: pl.DataFrame, sync: bool) -> dict:
+def apply_chunk_task(chunk: pl.DataFrame, sync: bool) -> ApplyResult:
     """Apply one chunk in its own transaction; returns its counts."""
     from registry.apply import apply_chunk
     from registry.db import get_engine
@@ -37,25 +38,19 @@ def apply_chunk_task(chunk: pl.DataFrame, sync: bool) -> dict:
     result = apply_chunk(
         get_engine(settings), settings, chunk, sync=sync, sello=Sello.load(settings)
     )
-    return result.as_dict()
+    return result
 
 
 @flow(name="buzon-apply")
 def apply_flow(paths: list[str], sync: bool = False) -> dict:
     """Validate ``paths`` and register what they add; returns plan summary plus counts."""
-    from registry.apply import ApplyResult, chunks
+    from registry.apply import chunks
 
     settings = Settings()
     summary, accepted = plan_task(paths)
     total = ApplyResult()
     for chunk in chunks(accepted, settings.chunk_size):
-        counts = apply_chunk_task(chunk, sync)
-        part = ApplyResult(
-            registered=counts["registered"], updated=counts["updated"],
-            unchanged=counts["unchanged"], bajas=counts["bajas"], acuses=counts["acuses"],
-            chunks=1,
-        )  # fmt: skip
-        total.add(part)
+        total.add(apply_chunk_task(chunk, sync))
     get_run_logger().info("apply: %s", total.as_dict())
     return summary | total.as_dict()
 

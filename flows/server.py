@@ -31,6 +31,8 @@ def prefect_env(home: Path) -> dict[str, str]:
         "DO_NOT_TRACK": "1",
         "PREFECT_UI_ENABLED": "false",
         "PREFECT_LOGGING_TO_API_ENABLED": "false",
+        # A fresh PREFECT_HOME migrates its database first: on a busy machine that takes a while.
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
     }
 
 
