@@ -41,18 +41,31 @@ def apply_chunk_task(chunk: pl.DataFrame, sync: bool) -> ApplyResult:
     return result
 
 
+def apply_accepted(accepted: pl.DataFrame, sync: bool) -> dict:
+    """Apply accepted entries chunk by chunk (one task each); returns the summed counts.
+
+    Publishes a progress artifact while the chunks run (inside a flow run).
+    """
+    from prefect.artifacts import create_progress_artifact, update_progress_artifact
+
+    from registry.apply import chunks
+
+    parts = list(chunks(accepted, Settings().chunk_size))
+    total = ApplyResult()
+    progress = create_progress_artifact(0.0, description="apply: bloques aplicados (%)")
+    for n, chunk in enumerate(parts, 1):
+        total.add(apply_chunk_task(chunk, sync))
+        update_progress_artifact(progress, 100.0 * n / len(parts))
+    return total.as_dict()
+
+
 @flow(name="buzon-apply")
 def apply_flow(paths: list[str], sync: bool = False) -> dict:
     """Validate ``paths`` and register what they add; returns plan summary plus counts."""
-    from registry.apply import chunks
-
-    settings = Settings()
     summary, accepted = plan_task(paths)
-    total = ApplyResult()
-    for chunk in chunks(accepted, settings.chunk_size):
-        total.add(apply_chunk_task(chunk, sync))
-    get_run_logger().info("apply: %s", total.as_dict())
-    return summary | total.as_dict()
+    counts = apply_accepted(accepted, sync)
+    get_run_logger().info("apply: %s", counts)
+    return summary | counts
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ progress artifact while the apply chunks run.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterator
@@ -21,16 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
-from prefect.artifacts import (
-    create_progress_artifact,
-    create_table_artifact,
-    update_progress_artifact,
-)
+from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from buzon.settings import Settings
 from flows.activate import activate_flow
-from flows.apply import apply_chunk_task
+from flows.apply import apply_accepted
 from flows.reconcile import reconcile_flow
 from flows.send import send_flow
 
@@ -67,17 +64,42 @@ def plan_task(paths: list[str], out: str | None):  # noqa: ANN201 - (dict, DataF
     return result.summary, result.accepted
 
 
-def _apply(accepted, sync: bool) -> dict[str, Any]:  # noqa: ANN001 - polars frame
-    from registry.apply import ApplyResult, chunks
+def _apply_shards(accepted, sync: bool, shards: int) -> dict[str, Any]:  # noqa: ANN001
+    """Run each shard as a flow run of the ``buzon-shard`` deployment, on any worker."""
+    from concurrent.futures import ThreadPoolExecutor
 
-    settings = Settings()
-    parts = list(chunks(accepted, settings.chunk_size))
+    from prefect.deployments import run_deployment
+    from prefect.runtime import flow_run
+
+    from flows.shard import result_path, split_entries
+    from registry.apply import ApplyResult
+
+    folder = Settings().home.resolve() / "shards" / str(flow_run.get_id() or "local")
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, part in enumerate(split_entries(accepted, shards)):
+        path = folder / f"shard-{i}.parquet"
+        part.write_parquet(path)
+        paths.append(path)
+
+    def one(path: Path):  # noqa: ANN202
+        return run_deployment(
+            "buzon-shard/buzon-shard",
+            parameters={"entries": str(path), "sync": sync},
+            timeout=None,
+            as_subflow=True,
+        )
+
+    with ThreadPoolExecutor(max_workers=shards) as pool:
+        runs = list(pool.map(one, paths))
+    failed = [r.name for r in runs if not r.state or not r.state.is_completed()]
+    if failed:
+        raise RuntimeError(f"fragmentos sin terminar: {', '.join(failed)}")
     total = ApplyResult()
-    progress = create_progress_artifact(0.0, key="buzon-run-apply", description="apply")
-    for n, chunk in enumerate(parts, 1):
-        total.add(apply_chunk_task(chunk, sync))
-        update_progress_artifact(progress, 100.0 * n / len(parts))
-    return total.as_dict()
+    for path in paths:
+        counts = json.loads(result_path(path).read_text(encoding="utf-8"))
+        total.add(ApplyResult.from_dict(counts))
+    return total.as_dict() | {"shards": shards}
 
 
 @flow(name="buzon-run")
@@ -86,6 +108,7 @@ def onboard_flow(
     sync: bool = False,
     keystore: str | None = None,
     out: str | None = None,
+    shards: int = 1,
 ) -> dict[str, Any]:
     """The whole onboarding of ``paths``; returns each stage's ``--json`` object by name."""
     res: dict[str, Any] = {}
@@ -93,7 +116,9 @@ def onboard_flow(
         summary, accepted = plan_task(paths, out)
         res["plan"] = summary
     with stage("apply", res):
-        res["apply"] = _apply(accepted, sync)
+        res["apply"] = (
+            apply_accepted(accepted, sync) if shards <= 1 else _apply_shards(accepted, sync, shards)
+        )
     with stage("send", res):
         res["send"] = send_flow()
     with stage("reconcile", res):

@@ -57,9 +57,22 @@ class _StageEcho(logging.Handler):
     type=click.Path(path_type=Path, file_okay=False),
     help="Carpeta de salidas (plan/ con rechazos y advertencias).",
 )
+@click.option(
+    "--shards",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Divide el registro por RFC en N fragmentos, cada uno en un trabajador de Prefect "
+    "(despliegue buzon-shard; requiere PostgreSQL y PREFECT_API_URL).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Un objeto JSON con el de cada etapa.")
 def run(
-    files: tuple[Path, ...], sync: bool, keystore: Path | None, out: Path | None, as_json: bool
+    files: tuple[Path, ...],
+    sync: bool,
+    keystore: Path | None,
+    out: Path | None,
+    shards: int,
+    as_json: bool,
 ) -> None:
     """Incorpora una carga de punta a punta como un flujo de Prefect.
 
@@ -72,7 +85,7 @@ def run(
       buzon run carga.xlsx --out salida/ --json
       buzon run carga.xlsx --keystore efirmas/ --sync
     """
-    from buzon.errors import FileMissingError
+    from buzon.errors import ConfigError, FileMissingError
 
     for path in files:
         if not path.exists():
@@ -87,6 +100,16 @@ def run(
 
     # Before Prefect is imported: its state under BUZON_HOME, analytics off, a quiet console.
     settings = Settings()
+    if shards > 1 and settings.sqlalchemy_url.startswith("sqlite"):
+        raise ConfigError(
+            "--shards mayor que 1 necesita un registro compartido en PostgreSQL "
+            "(BUZON_DATABASE_URL); SQLite admite un solo escritor"
+        )
+    if shards > 1 and not os.environ.get("PREFECT_API_URL"):
+        raise ConfigError(
+            "--shards mayor que 1 necesita un servidor de Prefect con trabajadores "
+            "(PREFECT_API_URL y el despliegue buzon-shard)"
+        )
     defaults = prefect_env(settings.home / "prefect") | {"PREFECT_LOGGING_LEVEL": "WARNING"}
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
@@ -104,6 +127,7 @@ def run(
             sync=sync,
             keystore=None if keystore is None else str(keystore),
             out=None if out is None else str(out),
+            shards=shards,
         )
     finally:
         logger.removeHandler(handler)
