@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     max_wrong_codes: int = 5
     validity_hours: int = 72
+    # Event files waiting for the next reconcile (default: home/eventos/entrada).
+    inbox_dir: Path | None = None
 
     # e.firma and Terms and Conditions
     sat_ca_dir: Path | None = None
@@ -85,6 +87,10 @@ class Settings(BaseSettings):
     @property
     def spool_dir(self) -> Path:
         return self.home / "spool"
+
+    @property
+    def events_inbox(self) -> Path:
+        return self.inbox_dir if self.inbox_dir is not None else self.home / "eventos" / "entrada"
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -67,6 +67,12 @@ class ApplyResult:
         self.rp_ajeno += other.rp_ajeno
         for k, v in other.acuses.items():
             self.acuses[k] = self.acuses.get(k, 0) + v
+
+    @classmethod
+    def from_dict(cls, counts: dict[str, Any]) -> ApplyResult:
+        """The inverse of :meth:`as_dict` (a shard's counts read back from its JSON file)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in counts.items() if k in names})
 
     def as_dict(self) -> dict[str, Any]:
         """The counts ``buzon apply --json`` adds to the plan summary."""
