@@ -29,7 +29,8 @@ from registry import audit
 from registry.cambios import cambiar_estado
 from registry.sql import batches
 from registry.states import Estado, origenes
-from registry.tables import medios, outbox, particulares
+from registry.tables import alcances, medios, outbox, particulares
+from registry.ventanas import vence_al_enviar
 
 VERIFICABLES = (Estado.REGISTRADO.value, Estado.ENVIADO.value)
 CANAL_POR_MECANISMO = {"correo": "correo", "telefono": "sms"}
@@ -75,6 +76,10 @@ class Due:
     folio: str
     valor: str
     secret: str | None = None
+    # For the message: the window (registry.ventanas.plazo_envio) and the RPs an email covers.
+    envios: int = 0
+    vence_en: datetime | None = None
+    rps: list[str] | None = None
 
 
 def prepare(
@@ -102,6 +107,8 @@ def prepare(
             particulares.c.nombre,
             medios.c.folio,
             medios.c.valor,
+            medios.c.envios,
+            medios.c.vence_en,
         )
         .join(medios, medios.c.id == outbox.c.medio_id)
         .join(particulares, particulares.c.rfc == medios.c.rfc)
@@ -130,6 +137,8 @@ def prepare(
             r.nombre,
             r.folio,
             r.valor,
+            r.envios,
+            r.vence_en,
         )
         if r.tipo == "verificacion":
             if r.estado not in VERIFICABLES:
@@ -142,6 +151,7 @@ def prepare(
             item.secret, digest = sec.secret_for(key, r.canal, r.medio_id, nonce)
             armed.append({"mid": r.medio_id, "oid": r.id, "digest": digest})
         due.append(item)
+    _rps_de_correos(conn, due)
     if discarded:
         conn.execute(
             update(outbox)
@@ -164,6 +174,22 @@ def prepare(
 
 
 _b = bindparam
+
+
+def _rps_de_correos(conn: Connection, due: list[Due]) -> None:
+    """Give each verification email the Registros Patronales its address covers (sorted)."""
+    correos = {d.medio_id: d for d in due if d.tipo == "verificacion" and d.canal == "correo"}
+    if not correos:
+        return
+    for d in correos.values():
+        d.rps = []
+    for part in batches(sorted(correos)):
+        for mid, rp in conn.execute(
+            select(alcances.c.medio_id, alcances.c.rp)
+            .where(alcances.c.medio_id.in_(part), alcances.c.rp.is_not(None))
+            .order_by(alcances.c.medio_id, alcances.c.rp)
+        ):
+            correos[mid].rps.append(rp)
 
 
 def backoff(settings: Settings, attempt: int, rng: random.Random | None = None) -> timedelta:
@@ -239,7 +265,7 @@ _MEDIO_SENT = (
     .values(
         estado=Estado.ENVIADO.value,
         enviado_en=_b("b_now"),
-        vence_en=_b("b_vence"),
+        vence_en=vence_al_enviar(_b("b_vence")),
         envios=medios.c.envios + 1,
         intentos_fallidos=0,
         actualizado_en=_b("b_now"),

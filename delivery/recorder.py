@@ -25,6 +25,7 @@ from buzon.settings import Settings
 from delivery import outbox
 from delivery.outbox import Due, Outcome
 from registry.states import Estado, origenes
+from registry.ventanas import VENCE_SQL
 
 _ENVIADO = Estado.ENVIADO.value
 _ENVIADO_DESDE = frozenset(e.value for e in origenes(Estado.ENVIADO))
@@ -37,7 +38,8 @@ _OUTBOX_SENT = (
 # phase (a) under the dispatcher lock and on this send still being the medium's live one; a
 # medium that moved on meanwhile (baja, resend) is left alone and gets no audit row.
 _MEDIO_SENT = (
-    f"UPDATE medios SET estado = '{_ENVIADO}', enviado_en = ?, vence_en = ?, envios = envios + 1, "
+    f"UPDATE medios SET estado = '{_ENVIADO}', enviado_en = ?, vence_en = {VENCE_SQL}, "
+    "envios = envios + 1, "
     "intentos_fallidos = 0, actualizado_en = ? WHERE id = ? AND estado = ? AND envio_vigente = ?"
 )
 _AUDIT = (

@@ -11,6 +11,7 @@ from buzon.settings import Settings
 from delivery.dispatcher import SendStats, dispatch_lock, dispatch_locked
 from registry.states import ACTIVOS, Estado
 from registry.tables import auditoria, medios, outbox
+from registry.ventanas import vence_registro
 
 
 def _normalize(valor: str) -> str:
@@ -86,7 +87,13 @@ def resend(
             conn.execute(
                 update(medios)
                 .where(medios.c.id == m.id)
-                .values(secreto_hash=None, envio_vigente=None, actualizado_en=now)
+                .values(
+                    secreto_hash=None,
+                    envio_vigente=None,
+                    actualizado_en=now,
+                    # A resend opens a new window (registry.ventanas), kept by its first send.
+                    vence_en=vence_registro(now, settings.validity_hours),
+                )
             )
             new_id = conn.execute(
                 insert(outbox).values(

@@ -32,6 +32,7 @@ from registry.diff import Alcance, Cambios, calcular
 from registry.sql import bulk_insert, insert
 from registry.states import Estado
 from registry.tables import alcances, medios, particulares, registros_patronales
+from registry.ventanas import vence_registro
 from signers.seal import Sello
 
 log = logging.getLogger(__name__)
@@ -275,6 +276,7 @@ def _escribir(
                 "folio": folio,
                 "creado_en": now,
                 "actualizado_en": now,
+                "vence_en": vence_registro(now, settings.validity_hours),
             }
             for (rfc, mec, medio), _, folio in nuevos
         ]

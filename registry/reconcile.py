@@ -28,6 +28,7 @@ from registry import reconcile_bulk as bulk
 from registry import reconcile_io as io
 from registry.acuses import Emision
 from registry.states import Estado
+from registry.ventanas import vencer_registrados
 
 log = logging.getLogger(__name__)
 
@@ -373,14 +374,17 @@ def _solo(emision: Emision, mask: list[bool]) -> Emision:
 
 
 def vencer(conn: Connection, settings: Settings, *, now: datetime | None = None) -> int:
-    """Move every ``enviado`` medium past its ``vence_en`` to ``vencido``; returns how many."""
+    """Move every ``enviado`` medium past its ``vence_en`` (and every never-sent ``registrado`` one
+    past its registration window) to ``vencido``; returns how many."""
     now = utc(now or settings.clock())
-    return bulk.vencer(
+    n = bulk.vencer(
         conn,
         now,
         "comando:reconcile",
         f"sin validar en {settings.validity_hours} horas: debe registrarse de nuevo",
     )
+    # Never-sent media expire too, 72 h after their registration (registry.ventanas).
+    return n + vencer_registrados(conn, now, settings.validity_hours, "comando:reconcile")
 
 
 def reconciliar(settings: Settings, archivos: list, *, engine: Engine | None = None) -> Resumen:
