@@ -137,8 +137,8 @@ def prepare(
             r.nombre,
             r.folio,
             r.valor,
-            r.envios,
-            r.vence_en,
+            envios=r.envios,
+            vence_en=r.vence_en,
         )
         if r.tipo == "verificacion":
             if r.estado not in VERIFICABLES:
