@@ -27,6 +27,9 @@ def print_summary(summary: dict, *, title: str = "Resultado de la validación") 
     table.add_row("Archivos", ", ".join(summary["files"]))
     for item in summary["sheets_skipped"]:
         table.add_row("Hoja omitida (sin encabezado RFC)", f"{item['archivo']}: {item['hoja']}")
+    for item in summary.get("columns_ignored", []):
+        where = ":".join(str(x) for x in (item["archivo"], item["hoja"]) if x)
+        table.add_row("[yellow]Columna ignorada[/yellow]", f"{where}: {item['columna']}")
     table.add_row("Entradas", f"{summary['entries']:,}")
     table.add_row("Aceptadas", f"[green]{summary['accepted']:,}[/green]")
     table.add_row("Rechazadas", f"[red]{summary['rejected']:,}[/red]")
@@ -109,25 +112,40 @@ def end_process_if_cli() -> None:
     help="Write rechazos.csv, advertencias.csv, aceptados.parquet and resumen.json here.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
-def plan(files: tuple[Path, ...], out: Path | None, as_json: bool) -> None:
+@click.option(
+    "--columna",
+    "columnas",
+    multiple=True,
+    metavar='"ENCABEZADO=campo"',
+    help="Map a header by hand (repeatable). Campos: rfc, nombre, registro_patronal, correo, "
+    "celular, mecanismo, medio, ignorar.",
+)
+def plan(
+    files: tuple[Path, ...], out: Path | None, as_json: bool, columnas: tuple[str, ...]
+) -> None:
     """Validate uploads (xlsx, xlsm, xls, ods, csv, txt) without changing anything.
 
-    Every entry ends accepted or rejected with a code and a Spanish message.
+    Every entry ends accepted or rejected with a code and a Spanish message. A column whose
+    header is not recognized is reported (warning COLUMNA_IGNORADA); if its values look like
+    Registros Patronales, emails or mobiles the upload stops until it is mapped with --columna.
 
     \b
-    Example:
+    Examples:
       buzon plan sample_data/carga_corporativo.xlsx --out salida/
+      buzon plan carga.csv --columna "Reg. IMSS=registro_patronal" --columna "Notas=ignorar"
     """
     from loaders.early import read_early
 
     # The workbooks are parsed in the background while the imports below run (GIL-free parse).
     read_early(files)
     from buzon.settings import Settings
+    from schemas.columnas import parse_columnas
     from schemas.plan import plan_files
 
     settings = Settings()
+    mapping = parse_columnas(columnas)
     with stage_progress(sys.stderr.isatty(), len(files) + 1) as progress:
-        result = plan_files(files, settings, progress=progress)
+        result = plan_files(files, settings, progress=progress, columnas=mapping)
     if out is not None:
         from reports.plan_outputs import write_plan_outputs
 
