@@ -47,14 +47,14 @@ class Layout:
         return "mecanismo" in self.columns
 
 
-_REPEATABLE = ("correo", "telefono")
+_REPEATABLE = ("correo", "telefono", IGNORAR)
 
 
 def detect_layout(sheet: RawSheet, manual: Mapping[str, str] | None = None) -> Layout | None:
     """The first row within the first 10 with an RFC column, and what every column holds.
 
     ``manual`` maps normalized headers to roles (``--columna``); columns mapped to
-    :data:`schemas.headers.IGNORAR` are neither read nor reported.
+    :data:`schemas.headers.IGNORAR` are listed under that role, and neither read nor reported.
     """
     frame = sheet.frame
     cells = [c for c in frame.columns if c != "fila"]
@@ -66,7 +66,7 @@ def detect_layout(sheet: RawSheet, manual: Mapping[str, str] | None = None) -> L
             found = role(value, manual)
             if found is None:
                 unknown.append((column, "" if value is None else str(value).strip()))
-            elif found != IGNORAR:
+            else:  # IGNORAR columns are kept under their role: known, never read
                 roles.setdefault(found, []).append((column, str(value).strip()))
         if "rfc" in roles:
             repeats = [
