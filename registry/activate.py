@@ -277,7 +277,7 @@ def activar_chunk(
             update(particulares)
             .where(
                 particulares.c.rfc == bindparam("b_rfc"),
-                particulares.c.estado.not_in(YA_ACTIVADOS),
+                *(particulares.c.estado != e for e in YA_ACTIVADOS),  # executemany: no IN list
             )
             .values(estado=ACTIVADO, activado_en=now, tyc_folio=bindparam("b_folio")),
             [{"b_rfc": a["rfc"], "b_folio": a["folio"]} for a in pendientes],
