@@ -32,7 +32,7 @@ def rejection_rows(result: PlanResult) -> pl.DataFrame:
     """One row per rejected entry, pointing at the failing cell (RFC, RP, mechanism or medium)."""
     rej = result.rejected
     on_rfc = pl.col("codigo") == "RFC_INVALIDO"
-    on_rp = pl.col("codigo").is_in(["RP_INVALIDO", "RP_DIGITO", "RP_OTRO_RFC"])
+    on_rp = pl.col("codigo").is_in(["RP_INVALIDO", "RP_TODOS_SIN_RP", "RP_DIGITO", "RP_OTRO_RFC"])
     on_mech = pl.col("codigo") == "MECANISMO_INVALIDO"
     return rej.select(
         "archivo",

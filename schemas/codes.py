@@ -14,6 +14,10 @@ RECHAZOS: dict[str, str] = {
         "El registro patronal debe tener 11 caracteres: 10 dígitos (el primero puede ser "
         "letra) y el dígito verificador."
     ),
+    "RP_TODOS_SIN_RP": (
+        "«TODOS» se refiere a los registros patronales del RFC que aparecen en la carga o ya "
+        "están registrados, y este RFC no tiene ninguno; escribe el registro patronal."
+    ),
     "RP_DIGITO": (
         "El dígito verificador del registro patronal no corresponde; revisa que esté bien "
         "capturado."

@@ -25,6 +25,7 @@ from schemas.columnas import (
 from schemas.entries import ENTRY_SCHEMA, detect_layout, extract_entries
 from schemas.headers import normalize
 from schemas.limits import Existing
+from schemas.todos import RpsLoader, expand_todos
 
 ExistingLoader = Callable[[list[str], list[str]], Existing]
 Progress = Callable[[str], None]
@@ -176,13 +177,16 @@ def plan_entries(
     existing_loader: ExistingLoader | None = None,
     rp_digito_warning: bool = False,
     check_model: bool = True,
+    rps_loader: RpsLoader | None = None,
 ) -> PlanResult:
     """Validate the entries of already-read files (against the registry when a loader is given).
 
     The accepted entries are then checked against :class:`schemas.models.AcceptedEntries` (an
     internal invariant: a failure raises InvariantError); ``check_model=False`` skips it.
+    An RP cell «TODOS» first becomes one entry per RP of its RFC (``schemas.todos``; the
+    registry's RPs through ``rps_loader`` when given).
     """
-    entries = combine(files)
+    entries = expand_todos(combine(files), rps_loader)
     existing = None
     if existing_loader is not None:
         from schemas.normalize import rfc_compact, rp_compact
@@ -233,6 +237,7 @@ def plan_files(
     existing_loader: ExistingLoader | None = None,
     progress: Progress | None = None,
     columnas: Mapping[str, str] | None = None,
+    rps_loader: RpsLoader | None = None,
 ) -> PlanResult:
     """Read and validate ``paths`` (all are read before anything is validated).
 
@@ -253,4 +258,5 @@ def plan_files(
         files,
         existing_loader=existing_loader,
         rp_digito_warning=bool(settings and settings.rp_digito_warning),
+        rps_loader=rps_loader,
     )

@@ -55,6 +55,7 @@ def apply(
     from registry.apply import ApplyResult, apply_entries
     from registry.db import get_engine
     from registry.existing import existing_loader
+    from registry.reader_todos import rps_loader
     from schemas.columnas import parse_columnas
     from schemas.plan import plan_files
     from signers.seal import Sello
@@ -70,6 +71,7 @@ def apply(
         existing_loader=existing_loader(engine),
         progress=progress_printer(verbose),
         columnas=mapping,
+        rps_loader=rps_loader(engine),  # «TODOS»: the RFC's registered RPs too
     )
 
     def show(total: ApplyResult) -> None:
