@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from buzon.commands.plan import columna_option
+
 __commands__ = ["apply"]
 
 
@@ -25,14 +27,7 @@ __commands__ = ["apply"]
     type=click.Path(path_type=Path),
     help="Also write rechazos.csv, advertencias.csv, aceptados.parquet and resumen.json here.",
 )
-@click.option(
-    "--columna",
-    "columnas",
-    multiple=True,
-    metavar='"ENCABEZADO=campo"',
-    help="Map a header by hand (repeatable). Campos: rfc, nombre, registro_patronal, correo, "
-    "celular, mecanismo, medio, ignorar.",
-)
+@columna_option
 def apply(
     files: tuple[Path, ...],
     sync: bool,

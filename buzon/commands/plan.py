@@ -104,6 +104,17 @@ def end_process_if_cli() -> None:
     os._exit(0)
 
 
+# ``--columna "ENCABEZADO=campo"`` (schemas.columnas.parse_columnas), shared with ``apply``.
+columna_option = click.option(
+    "--columna",
+    "columnas",
+    multiple=True,
+    metavar='"ENCABEZADO=campo"',
+    help="Map a header by hand (repeatable). Campos: rfc, nombre, registro_patronal, correo, "
+    "celular, mecanismo, medio, ignorar.",
+)
+
+
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
@@ -112,14 +123,7 @@ def end_process_if_cli() -> None:
     help="Write rechazos.csv, advertencias.csv, aceptados.parquet and resumen.json here.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
-@click.option(
-    "--columna",
-    "columnas",
-    multiple=True,
-    metavar='"ENCABEZADO=campo"',
-    help="Map a header by hand (repeatable). Campos: rfc, nombre, registro_patronal, correo, "
-    "celular, mecanismo, medio, ignorar.",
-)
+@columna_option
 def plan(
     files: tuple[Path, ...], out: Path | None, as_json: bool, columnas: tuple[str, ...]
 ) -> None:

@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine, select
-from test_activate import LISTO, NOW, keystore, seed
+from test_activate import LISTO, _env, keystore, seed
 
 from buzon.cli import cli
 from buzon.settings import Settings
@@ -26,14 +26,7 @@ def fiel_key():  # noqa: ANN201
 
 @pytest.fixture
 def buzon(rsettings: Settings):  # noqa: ANN201
-    env = {
-        "BUZON_HOME": str(rsettings.home),
-        "BUZON_NOW": NOW.isoformat(),
-        "BUZON_SEAL_KEY": str(rsettings.seal_key),
-        "BUZON_SEAL_CERT": str(rsettings.seal_cert),
-    }
-    if rsettings.database_url:
-        env["BUZON_DATABASE_URL"] = rsettings.database_url
+    env = _env(rsettings)
 
     def invoke(*args: str, code: int = 0):  # noqa: ANN202
         result = CliRunner().invoke(cli, list(args), env=env)
