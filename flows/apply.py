@@ -19,10 +19,14 @@ def plan_task(paths: list[str]) -> tuple[dict, pl.DataFrame]:
     """Read and validate the uploads against the registry (I/O: retried once)."""
     from registry.db import get_engine
     from registry.existing import existing_loader
+    from registry.reader_todos import rps_loader
     from schemas.plan import plan_files
 
     settings = Settings()
-    result = plan_files(paths, settings, existing_loader=existing_loader(get_engine(settings)))
+    engine = get_engine(settings)
+    result = plan_files(
+        paths, settings, existing_loader=existing_loader(engine), rps_loader=rps_loader(engine)
+    )
     return result.summary, result.accepted
 
 

@@ -95,7 +95,7 @@ def ignored_columns(sheet: RawSheet, layout: Layout) -> list[dict]:
     body = sheet.frame.slice(layout.header_index + 1)
     fila = sheet.frame.get_column("fila")[layout.header_index]
     out = []
-    for position, (column, header) in enumerate(layout.ignored):
+    for column, header in layout.ignored:
         cells = body.get_column(column).str.strip_chars()
         values = cells.filter(cells.is_not_null() & (cells != "")).head(SAMPLE)
         if not header and values.is_empty():
@@ -104,9 +104,10 @@ def ignored_columns(sheet: RawSheet, layout: Layout) -> list[dict]:
             {
                 "archivo": sheet.archivo,
                 "hoja": sheet.hoja,
-                "columna": header or f"(sin encabezado, columna {position + 1} ignorada)",
+                "columna": header or "(columna sin encabezado)",
                 "fila": fila,
                 "parece": _looks_like(values),
+                "sin_encabezado": not header,
             }
         )
     return out
@@ -119,6 +120,13 @@ def check_ignored(items: Sequence[dict]) -> None:
             continue
         campo, nombre = _KINDS[item["parece"]]
         header = item["columna"]
+        if item.get("sin_encabezado"):
+            raise UnmappedColumnError(
+                f"una columna sin encabezado parece contener {nombre}; no se registró nada. "
+                f"Escríbele el encabezado (por ejemplo «{campo}») o bórrala",
+                archivo=item["archivo"],
+                hoja=item["hoja"],
+            )
         raise UnmappedColumnError(
             f"la columna «{header}» parece contener {nombre} pero no se reconoce su encabezado; "
             f'no se registró nada. Indícala con --columna "{header}={campo}" (o '

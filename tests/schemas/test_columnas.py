@@ -165,3 +165,9 @@ def test_apply_out_writes_the_plan_files_with_rfc_rp_and_cut_values(tmp_path: Pa
     cut = by_code["CORREO_INVALIDO"]["valor"]
     assert len(cut) == 200 and cut.endswith("…")
     assert json.loads((out / "resumen.json").read_text())["rejected"] == 2
+
+
+def test_a_column_without_header_that_holds_rps_stops(tmp_path: Path) -> None:
+    carga = _csv(tmp_path / "c.csv", f"RFC,Correo,\n{RFC},rh@kumo.mx,{RP}\n{RFC},a@b.mx,{RP2}\n")
+    result = _run("plan", str(carga), home=tmp_path, code=2)
+    assert "columna sin encabezado" in result.stderr and result.stderr.count("\n") == 1
