@@ -24,6 +24,8 @@ ZIP_MAGIC = b"PK\x03\x04"
 if TYPE_CHECKING:  # polars is imported by the readers: loaders.early must start without it
     import polars as pl
 
+    from loaders.guard import Limits
+
 
 @dataclass(frozen=True)
 class RawSheet:
@@ -52,8 +54,12 @@ def _check_file(path: Path, max_bytes: int) -> bytes:
         return fh.read(8)
 
 
-def read_upload(path: str | Path, *, max_bytes: int = 200 * 2**20) -> list[RawSheet]:
-    """Read every sheet of ``path``. Raises an :class:`~buzon.errors.InputError` if unusable."""
+def read_upload(
+    path: str | Path, *, max_bytes: int = 200 * 2**20, limits: Limits | None = None
+) -> list[RawSheet]:
+    """Read every sheet of ``path``. Raises an :class:`~buzon.errors.InputError` if unusable.
+
+    ``limits`` bound a workbook's cells and unzipped size (:mod:`loaders.guard`)."""
     path = Path(path)
     ext = path.suffix.lower()
     if ext not in EXCEL_EXTENSIONS | TEXT_EXTENSIONS:
@@ -85,4 +91,4 @@ def read_upload(path: str | Path, *, max_bytes: int = 200 * 2**20) -> list[RawSh
         )
     from loaders.excel import read_workbook
 
-    return read_workbook(path)
+    return read_workbook(path, limits)

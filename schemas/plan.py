@@ -15,6 +15,7 @@ import polars as pl
 
 from buzon.errors import NoHeaderError
 from loaders import RawSheet, read_upload
+from loaders.guard import Limits
 from schemas.entries import ENTRY_SCHEMA, detect_layout, extract_entries
 from schemas.limits import Existing
 
@@ -62,10 +63,12 @@ def prefetch_validation() -> threading.Thread:
     return thread
 
 
-def load_file(path: str | Path, *, max_bytes: int = 200 * 2**20) -> FileEntries:
+def load_file(
+    path: str | Path, *, max_bytes: int = 200 * 2**20, limits: Limits | None = None
+) -> FileEntries:
     """Read one upload into entries (file order). Raises InputError if the file is unusable."""
     path = Path(path)
-    sheets: list[RawSheet] = read_upload(path, max_bytes=max_bytes)
+    sheets: list[RawSheet] = read_upload(path, max_bytes=max_bytes, limits=limits)
     parts: list[pl.DataFrame] = []
     skipped: list[dict[str, str | None]] = []
     for sheet in sheets:
@@ -190,6 +193,13 @@ def plan_entries(
     )
 
 
+def workbook_limits(settings=None) -> Limits:  # noqa: ANN001 - buzon.settings.Settings
+    """``BUZON_MAX_CELLS`` and ``BUZON_MAX_UNZIPPED_BYTES`` (the defaults without settings)."""
+    if settings is None:
+        return Limits()
+    return Limits(max_cells=settings.max_cells, max_unzipped_bytes=settings.max_unzipped_bytes)
+
+
 def plan_files(
     paths: Sequence[str | Path],
     settings=None,  # noqa: ANN001 - buzon.settings.Settings; optional for library use
@@ -199,12 +209,13 @@ def plan_files(
 ) -> PlanResult:
     """Read and validate ``paths`` (all are read before anything is validated)."""
     max_bytes = settings.max_file_bytes if settings is not None else 200 * 2**20
+    limits = workbook_limits(settings)
     imported = prefetch_validation()
     files = []
     for path in paths:
         if progress:
             progress(f"leyendo {Path(path).name}")
-        files.append(load_file(path, max_bytes=max_bytes))
+        files.append(load_file(path, max_bytes=max_bytes, limits=limits))
     imported.join()
     if progress:
         progress("validando")
