@@ -132,7 +132,9 @@ def read_sparse(path: Path, hoja: str, member: str, *, max_cells: int) -> RawShe
             wanted = {int(raw) for _, _, kind, raw in cells if kind == "s" and raw.isdigit()}
             strings = _shared_strings(book, wanted)
     except (ElementTree.ParseError, zipfile.BadZipFile, EOFError) as exc:
-        raise CorruptFileError(f"no se pudo leer la hoja: {exc}", archivo=path.name, hoja=hoja) from None
+        raise CorruptFileError(
+            f"no se pudo leer la hoja: {exc}", archivo=path.name, hoja=hoja
+        ) from None
     rows = sorted({r for r, _, _, _ in cells})
     width = max((c for _, c, _, _ in cells), default=1)
     if len(rows) * width > MAX_SLOTS:
