@@ -36,7 +36,7 @@ CHUNK = 1 << 20
 # Sheets this small are scanned whatever they declare (a few milliseconds): a tiny file with a
 # false, small dimension and a far cell is caught too. Larger sheets are trusted below the limit.
 ALWAYS_SCAN_BYTES = 16 << 20
-HEAD_BYTES = 1 << 20  # the dimension sits before sheetData, within the first few hundred bytes
+HEAD_BYTES = 1 << 16  # the dimension sits before sheetData, within the first few hundred bytes
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -44,6 +44,8 @@ PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 ZIP_BOOKS = {".xlsx", ".xlsm"}
 
 _REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d{1,7})(?::\$?([A-Za-z]{1,3})\$?(\d{1,7}))?$")
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\b[^>]*?\bref=\"([^\"]*)\"")
+_SHEET_DATA = re.compile(rb"<(?:\w+:)?sheetData\b")
 _ROW_NUMBER = re.compile(rb"<row\b[^>]*?\br=\"(\d+)\"")
 _CELL_COLUMN = re.compile(rb"<c\b[^>]*?\br=\"([A-Z]+)\d")
 
@@ -158,19 +160,21 @@ def _chunks(book: zipfile.ZipFile, member: str, limit: int | None = None) -> Ite
 
 
 def declared_cells(book: zipfile.ZipFile, member: str) -> int | None:
-    """The cells of the sheet's ``<dimension ref>``, reading only the start of the member."""
-    parser = ElementTree.XMLPullParser(events=("start",))
-    try:
-        for chunk in _chunks(book, member, HEAD_BYTES):
-            parser.feed(chunk)
-            for _, element in parser.read_events():
-                tag = element.tag.rsplit("}", 1)[-1]
-                if tag == "dimension":
-                    return ref_cells(element.get("ref") or "")
-                if tag == "sheetData":
-                    return None
-    except ElementTree.ParseError:
-        return None  # calamine reports a broken sheet in its own words
+    """The cells of the sheet's ``<dimension ref>``, reading only the start of the member
+    (the element comes before ``<sheetData>``; nothing after that is looked at)."""
+    head = b""
+    with book.open(member) as fh:
+        while len(head) < HEAD_BYTES:
+            piece = fh.read(4096)
+            if not piece:
+                break
+            head += piece
+            data_at = _SHEET_DATA.search(head)
+            found = _DIMENSION.search(head, 0, data_at.start() if data_at else len(head))
+            if found is not None:
+                return ref_cells(found.group(1).decode("ascii", "replace"))
+            if data_at is not None:
+                return None
     return None
 
 
