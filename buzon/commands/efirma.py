@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from buzon.errors import EfirmaContrasena, EfirmaError
+from buzon.files import require_private
 
 FIELDS = (
     "tipo",
@@ -25,6 +26,9 @@ FIELDS = (
 def read_password(password_file: Path | None, settings) -> str:  # noqa: ANN001 - Settings
     """From a file, from ``BUZON_EFIRMA_PASSWORD``, or a hidden prompt; never an argument."""
     if password_file is not None:
+        if password_file.is_file():
+            # As ``activate`` does with passwords.csv: a password others can read is refused.
+            require_private(password_file, what="el archivo de contraseña")
         try:
             text = password_file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:

@@ -67,6 +67,7 @@ def test_failures_exit_1_with_the_code(sat, name: str, extra: list[str], code: s
 def test_wrong_password_and_unreadable_certificate(sat, tmp_path) -> None:  # noqa: ANN001
     bad = tmp_path / "mala.txt"
     bad.write_text("equivocada")
+    bad.chmod(0o600)
     r = _run(sat, "moral", "--password-file", str(bad))
     assert r.exit_code == 1 and "EFIRMA_CONTRASENA" in r.stderr and "equivocada" not in r.output
     r = _run(sat, "trunca_cer", "--password-file", str(bad), "--json")
