@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from buzon.files import atomic_write
-from reports.safe import neutralize
+from reports.safe import neutralize_frame
 from schemas.plan import PlanResult
 
 CSV_COLUMNS = ["archivo", "hoja", "fila", "columna", "valor", "codigo", "mensaje"]
@@ -47,9 +47,8 @@ def rejection_rows(result: PlanResult) -> pl.DataFrame:
 
 
 def _csv_bytes(frame: pl.DataFrame) -> bytes:
-    safe = frame.select(CSV_COLUMNS).with_columns(
-        neutralize("columna"), neutralize("valor"), pl.col("hoja").fill_null("")
-    )
+    # Every text cell, archivo and hoja included: they come from the user's file too.
+    safe = neutralize_frame(frame.select(CSV_COLUMNS)).with_columns(pl.col("hoja").fill_null(""))
     buffer = io.BytesIO()
     safe.write_csv(buffer)
     return b"\xef\xbb\xbf" + buffer.getvalue()  # BOM: Excel then shows the accents right
