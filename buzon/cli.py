@@ -21,7 +21,7 @@ def _describe(exc: Exception) -> str:
     """One line for an error that is not a BuzonError (settings, the file system, a bug)."""
     from pydantic import ValidationError
 
-    if isinstance(exc, ValidationError):
+    if isinstance(exc, ValidationError) and exc.title == "Settings":
         problems = "; ".join(
             f"BUZON_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
         )

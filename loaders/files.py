@@ -40,7 +40,8 @@ def _check_file(path: Path, max_bytes: int) -> bytes:
     if not path.exists():
         raise FileMissingError("el archivo no existe", archivo=str(path))
     if not path.is_file():
-        raise UnsupportedFileError("no es un archivo", archivo=str(path))
+        what = "es una carpeta" if path.is_dir() else "no es un archivo regular"
+        raise UnsupportedFileError(f"{what}, no un archivo de carga", archivo=str(path))
     size = path.stat().st_size
     if size == 0:
         raise EmptyFileError("el archivo está vacío", archivo=str(path))

@@ -55,11 +55,18 @@ def serve(host: str, port: int) -> None:
     """
     import uvicorn
 
+    from buzon.net import listen
     from buzon.settings import Settings
     from callbacks.app import create_app
 
     settings = Settings()
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+    # The socket first: a port out of range, taken or forbidden is one Spanish line (exit 2).
+    sock = listen(host, port)
+    app = create_app(settings)
+    bound = sock.getsockname()[1]
+    click.echo(f"Receptor escuchando en http://{host}:{bound} (Ctrl+C para terminar)", err=True)
+    config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 @click.command()
@@ -75,8 +82,20 @@ def schedule(cron: str) -> None:
     Example:
       buzon schedule --cron "*/15 * * * *"
     """
+    from pydantic import ValidationError
+
+    from buzon.errors import InputError
     from flows.reconcile import reconcile_flow
 
+    try:
+        from prefect.client.schemas.schedules import CronSchedule
+
+        CronSchedule(cron=cron)
+    except ValidationError:
+        raise InputError(
+            f"--cron no es una expresión cron válida: {cron!r} (cinco campos: minuto hora "
+            'día-del-mes mes día-de-la-semana, p. ej. "*/15 * * * *")'
+        ) from None
     reconcile_flow.serve(name="buzon-reconcile", cron=cron)
 
 
