@@ -12,22 +12,24 @@ __commands__ = ["apply"]
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="ARCHIVO..."
+)
 @click.option(
     "--sync",
     is_flag=True,
-    help="The upload is the desired state of the RFCs it mentions: their active media absent "
-    "from it go to baja (with an acuse de baja).",
+    help="La carga es el estado deseado de los RFC que menciona: sus medios activos que no "
+    "aparecen en ella se dan de baja (con acuse de baja).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print plan summary and counts as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Imprime el resumen y los conteos como JSON.")
 def apply(files: tuple[Path, ...], sync: bool, as_json: bool) -> None:
-    """Register the media of uploads: folios, sealed acuses and verification messages queued.
+    """Registra los medios de las cargas: folios, acuses sellados y mensajes de verificación.
 
-    Runs the same validation as `plan`, counting what the registry already holds. Applying the
-    same files again changes nothing.
+    Valida igual que `plan`, contando lo que el registro ya tiene. Aplicar otra vez los mismos
+    archivos no cambia nada. Un archivo inválido no crea nada (ni la base de datos).
 
     \b
-    Example:
+    Ejemplo:
       buzon apply sample_data/carga_corporativo.xlsx --json
     """
     from buzon.commands.plan import print_summary, progress_printer
@@ -39,15 +41,18 @@ def apply(files: tuple[Path, ...], sync: bool, as_json: bool) -> None:
     from signers.seal import Sello
 
     settings = Settings()
+    verbose = sys.stderr.isatty()
+
+    def registry_view(rfcs: list[str], rps: list[str]):  # noqa: ANN202 - schemas.limits.Existing
+        # The store is opened (and on first use created) only once every file was read: a bad
+        # upload leaves a fresh home without a database or a seal key.
+        return existing_loader(get_engine(settings))(rfcs, rps)
+
+    result = plan_files(
+        files, settings, existing_loader=registry_view, progress=progress_printer(verbose)
+    )
     engine = get_engine(settings)
     sello = Sello.load(settings)
-    verbose = sys.stderr.isatty()
-    result = plan_files(
-        files,
-        settings,
-        existing_loader=existing_loader(engine),
-        progress=progress_printer(verbose),
-    )
 
     def show(total: ApplyResult) -> None:
         click.echo(f"… aplicados {total.chunks} bloques", err=True)

@@ -102,20 +102,22 @@ def end_process_if_cli() -> None:
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="ARCHIVO..."
+)
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
-    help="Write rechazos.csv, advertencias.csv, aceptados.parquet and resumen.json here.",
+    help="Carpeta donde escribir rechazos.csv, advertencias.csv, aceptados.parquet y resumen.json.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.option("--json", "as_json", is_flag=True, help="Imprime el resumen como un objeto JSON.")
 def plan(files: tuple[Path, ...], out: Path | None, as_json: bool) -> None:
-    """Validate uploads (xlsx, xlsm, xls, ods, csv, txt) without changing anything.
+    """Valida cargas (xlsx, xlsm, xls, ods, csv, txt) sin cambiar nada.
 
-    Every entry ends accepted or rejected with a code and a Spanish message.
+    Cada entrada termina aceptada o rechazada con un código y un mensaje.
 
     \b
-    Example:
+    Ejemplo:
       buzon plan sample_data/carga_corporativo.xlsx --out salida/
     """
     from loaders.early import read_early

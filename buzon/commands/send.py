@@ -8,16 +8,19 @@ import click
 
 
 @click.command("send")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="Send at most N messages.")
-@click.option("--json", "as_json", is_flag=True, help="Print the counts as one JSON object.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=None, help="Envía a lo más N mensajes."
+)
+@click.option("--json", "as_json", is_flag=True, help="Imprime los conteos como un objeto JSON.")
 def send(limit: int | None, as_json: bool) -> None:
-    """Send the due messages of the outbox (verification links and codes, confirmations).
+    """Envía los mensajes pendientes (enlaces y códigos de verificación, confirmaciones).
 
-    Transports come from BUZON_EMAIL_TRANSPORT / BUZON_SMS_TRANSPORT (default: files under
-    $BUZON_HOME/spool). Temporary failures are retried on a later run with backoff.
+    Los transportes vienen de BUZON_EMAIL_TRANSPORT / BUZON_SMS_TRANSPORT (por omisión: archivos
+    en $BUZON_HOME/spool, solo legibles por su dueño). Las fallas temporales se reintentan en una
+    ejecución posterior, con espera creciente.
 
     \b
-    Example:
+    Ejemplo:
       buzon send --json
       {"sent": 12, "retried": 0, "failed": 0, "pending": 0}
     """
@@ -44,16 +47,19 @@ def send(limit: int | None, as_json: bool) -> None:
 
 
 @click.command("resend")
-@click.option("--rfc", required=True, help="RFC that owns the medium.")
-@click.option("--medio", required=True, help="The email address or 10-digit mobile number.")
-@click.option("--no-send", is_flag=True, help="Only queue it; the next `buzon send` sends it.")
+@click.option("--rfc", required=True, help="RFC dueño del medio.")
+@click.option("--medio", required=True, help="Correo o celular de 10 dígitos.")
+@click.option(
+    "--no-send", is_flag=True, help="Solo lo pone en cola; lo envía el siguiente `buzon send`."
+)
 def resend(rfc: str, medio: str, no_send: bool) -> None:
-    """Send a new verification code or link to one medium; the previous one stops working.
+    """Envía un nuevo código o enlace de verificación a un medio; el anterior deja de servir.
 
-    A medium gets at most BUZON_MAX_SENDS_PER_MEDIUM sends (5); each opens a new 72-hour window.
+    Un medio recibe a lo más BUZON_MAX_SENDS_PER_MEDIUM envíos (5); cada uno abre otra ventana de
+    72 horas.
 
     \b
-    Example:
+    Ejemplo:
       buzon resend --rfc EKU9003173C9 --medio 5512345678
     """
     from buzon.settings import Settings

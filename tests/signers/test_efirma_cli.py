@@ -88,4 +88,4 @@ def test_chain_check_from_settings(sat) -> None:
 def test_password_is_not_a_command_line_option() -> None:
     r = CliRunner().invoke(cli, ["efirma", "check", "--help"])
     assert r.exit_code == 0 and "--password-file" in r.stdout
-    assert "--password " not in r.stdout and "Example" in r.stdout
+    assert "--password " not in r.stdout and "Ejemplo:" in r.stdout
