@@ -248,6 +248,61 @@ def _check_sheet(path: Path, book: zipfile.ZipFile, name: str, member: str, limi
     )
 
 
+_ODS_TAG = re.compile(rb"<(/?)table:(table-row|table-cell|covered-table-cell|table)\b([^>]*?)(/?)>")
+_ROWS_REPEATED = re.compile(rb'number-rows-repeated="(\d+)"')
+_COLUMNS_REPEATED = re.compile(rb'number-columns-repeated="(\d+)"')
+_TABLE_NAME = re.compile(rb'table:name="([^"]*)"')
+
+
+def _repeat(pattern: re.Pattern[bytes], attributes: bytes) -> int:
+    found = pattern.search(attributes)
+    return int(found.group(1)) if found else 1
+
+
+def check_ods(path: Path, book: zipfile.ZipFile, limits: Limits) -> None:
+    """Refuse a table whose rectangle, once ``number-rows-repeated`` and
+    ``number-columns-repeated`` are expanded as calamine expands them, is over the limit: an
+    800-byte file can ask for a million rows of a hundred cells. Repeated empty cells and rows
+    (LibreOffice pads every table so) count only when a value follows them."""
+    name = ""
+    row = 0  # rows so far, repeats included
+    last_row = width = 0  # the rectangle: last row with a value, widest row up to its last value
+    row_repeat = column = row_width = 0
+    carry = b""
+    for chunk in _chunks(book, "content.xml"):
+        data = carry + chunk
+        cut = data.rfind(b">") + 1
+        data, carry = data[:cut], data[cut:]
+        for match in _ODS_TAG.finditer(data):
+            closing, tag, attributes, empty = match.groups()
+            if tag == b"table":
+                if not closing:
+                    found = _TABLE_NAME.search(attributes)
+                    name = found.group(1).decode("utf-8", "replace") if found else ""
+                    row = last_row = width = 0
+                continue
+            if tag == b"table-row":
+                if closing or empty:
+                    if row_width:
+                        last_row = row + row_repeat
+                        width = max(width, row_width)
+                    row += row_repeat
+                else:
+                    row_repeat, column, row_width = _repeat(_ROWS_REPEATED, attributes), 0, 0
+                if last_row * width > limits.max_cells:
+                    raise FileTooLargeError(
+                        f"la hoja abarca más de {limits.max_cells:,} celdas una vez expandidas "
+                        "sus filas y columnas repetidas, el máximo (BUZON_MAX_CELLS); "
+                        "divídela en varias",
+                        archivo=path.name,
+                        hoja=name,
+                    )
+            elif not closing:  # a cell: it holds something unless written empty and valueless
+                column += _repeat(_COLUMNS_REPEATED, attributes)
+                if not empty or b"value-type" in attributes:
+                    row_width = column
+
+
 def check_workbook(path: Path, limits: Limits | None = None) -> BookCheck:
     """Check ``path`` (already known to be a zip or OLE2 file) before any parse.
 
@@ -266,6 +321,7 @@ def check_workbook(path: Path, limits: Limits | None = None) -> BookCheck:
             if ext == ".ods":
                 if "content.xml" not in book.namelist():
                     raise _not_a_book(path)
+                check_ods(path, book, limits)
                 return BookCheck()
             sparse: dict[str, str] = {}
             for name, member in _sheet_members(path, book):

@@ -116,3 +116,44 @@ def dense_rows(rows: int, columns: int) -> Iterable[str]:
 def dense_sheet(make_xlsx: Callable[..., Path]) -> Path:
     """1,048,576 rows of 20 numbers: well under 1 MB on disk, 21 million real cells."""
     return make_xlsx("densa.xlsx", dense_rows(1_048_576, 20), dimension="A1:T1048576")
+
+
+ODS_NS = (
+    'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+    'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+    'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"'
+)
+ODS_MANIFEST = (
+    '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+    'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">'
+    '<manifest:file-entry manifest:full-path="/" '
+    'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+    '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+    "</manifest:manifest>"
+)
+
+
+@pytest.fixture
+def repeated_ods(tmp_path: Path) -> Path:
+    """An .ods of under 1 KB whose one row with a value repeats 1,000,000 times, 100 cells wide."""
+    cell = '<table:table-cell office:value-type="string"><text:p>{}</text:p></table:table-cell>'
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ODS_NS}>'
+        '<office:body><office:spreadsheet><table:table table:name="Hoja1">'
+        f"<table:table-row>{cell.format('RFC')}</table:table-row>"
+        '<table:table-row table:number-rows-repeated="1000000">'
+        + cell.format("x").replace(
+            "<table:table-cell", '<table:table-cell table:number-columns-repeated="100"'
+        )
+        + "</table:table-row>"
+        # LibreOffice's own padding: empty rows and cells repeated to the sheet's edge.
+        + '<table:table-row table:number-rows-repeated="48575">'
+        '<table:table-cell table:number-columns-repeated="1024"/></table:table-row>'
+        "</table:table></office:spreadsheet></office:body></office:document-content>"
+    )
+    path = tmp_path / "repetida.ods"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        book.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        book.writestr("content.xml", content)
+        book.writestr("META-INF/manifest.xml", ODS_MANIFEST)
+    return path

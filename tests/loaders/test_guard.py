@@ -147,3 +147,19 @@ def test_the_early_parse_leaves_hostile_books_to_the_checked_read(far_corner: Pa
     assert early.take(far_corner) is None  # calamine never saw it
     (sheet,) = read_upload(far_corner)
     assert sheet.frame["fila"].to_list() == [1, 2, 1048576]
+
+
+def test_an_ods_with_huge_repeats_is_refused_by_name(repeated_ods: Path) -> None:
+    assert repeated_ods.stat().st_size < 2048
+    code, out, err, rss = run_plan(repeated_ods, "--json")
+    assert (code, out) == (2, "")
+    assert err == (
+        "error: repetida.ods:Hoja1: la hoja abarca más de 20,000,000 celdas una vez expandidas "
+        "sus filas y columnas repetidas, el máximo (BUZON_MAX_CELLS); divídela en varias\n"
+    )
+    assert rss <= MAX_RSS_KB, f"peak RSS {rss / 1024:.0f} MiB"
+    # The rectangle is 1,000,001 rows x 100 columns: the empty padding rows (1,024 cells wide)
+    # after the last value do not count, as calamine does not materialize them.
+    check_workbook(repeated_ods, Limits(max_cells=1_000_001 * 100))
+    with pytest.raises(FileTooLargeError):
+        check_workbook(repeated_ods, Limits(max_cells=1_000_001 * 100 - 1))
