@@ -129,18 +129,24 @@ def _small_xml(book: zipfile.ZipFile, name: str) -> ElementTree.Element | None:
         return None
 
 
+def workbook_rels(book: zipfile.ZipFile) -> dict[str, tuple[str, str]]:
+    """The workbook's relationships: id -> (type, zip member), targets made absolute."""
+    rels = _small_xml(book, "xl/_rels/workbook.xml.rels")
+    found: dict[str, tuple[str, str]] = {}
+    if rels is not None:
+        for rel in rels.iter(f"{{{PKG_REL_NS}}}Relationship"):
+            target = rel.get("Target") or ""
+            name = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+            found[rel.get("Id") or ""] = (rel.get("Type") or "", str(PurePosixPath(name)))
+    return found
+
+
 def _sheet_members(path: Path, book: zipfile.ZipFile) -> list[tuple[str, str | None]]:
     """(sheet name, its XML member or None) in the workbook's order."""
     workbook = _small_xml(book, "xl/workbook.xml")
     if workbook is None or workbook.tag != f"{{{MAIN_NS}}}workbook":
         raise _not_a_book(path)
-    rels = _small_xml(book, "xl/_rels/workbook.xml.rels")
-    targets: dict[str, str] = {}
-    if rels is not None:
-        for rel in rels.iter(f"{{{PKG_REL_NS}}}Relationship"):
-            target = rel.get("Target") or ""
-            name = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-            targets[rel.get("Id") or ""] = str(PurePosixPath(name))
+    targets = {rel_id: member for rel_id, (_, member) in workbook_rels(book).items()}
     found: list[tuple[str, str | None]] = []
     for sheet in workbook.iter(f"{{{MAIN_NS}}}sheet"):
         member = targets.get(sheet.get(f"{{{REL_NS}}}id") or "")

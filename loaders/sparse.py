@@ -9,14 +9,14 @@ a frame wider than :data:`MAX_SLOTS` row x column slots, refuse the sheet by nam
 from __future__ import annotations
 
 import zipfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from xml.etree import ElementTree
 
 import polars as pl
 
 from buzon.errors import CorruptFileError, FileTooLargeError
 from loaders.files import RawSheet
-from loaders.guard import CHUNK, PKG_REL_NS, SPARSE_MAX_CELLS, column_number
+from loaders.guard import CHUNK, SPARSE_MAX_CELLS, column_number, workbook_rels
 
 MAX_SLOTS = 4 * SPARSE_MAX_CELLS
 SHARED_STRINGS_TYPE = (
@@ -53,17 +53,9 @@ def _number(raw: str) -> str:
 
 
 def _shared_strings_member(book: zipfile.ZipFile) -> str | None:
-    try:
-        with book.open("xl/_rels/workbook.xml.rels") as fh:
-            rels = ElementTree.parse(fh).getroot()
-    except (KeyError, ElementTree.ParseError):
-        rels = None
-    if rels is not None:
-        for rel in rels.iter(f"{{{PKG_REL_NS}}}Relationship"):
-            if rel.get("Type") == SHARED_STRINGS_TYPE:
-                target = rel.get("Target") or ""
-                name = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-                return str(PurePosixPath(name))
+    for kind, member in workbook_rels(book).values():
+        if kind == SHARED_STRINGS_TYPE:
+            return member
     return "xl/sharedStrings.xml" if "xl/sharedStrings.xml" in book.NameToInfo else None
 
 
