@@ -193,13 +193,20 @@ class Extent:
     columns: int = 0
     row_elements: int = 0
     cell_refs: int = 0
+    row_cells: int = 0  # the most cells one row holds
 
     @property
     def area(self) -> int:
         # A row or cell without ``r`` follows the previous one: bound by the element counts.
         rows = max(self.rows, self.row_elements)
-        columns = self.columns if self.cell_refs == self.cells else min(self.cells, 16384)
-        return rows * max(columns, self.columns)
+        columns = self.columns
+        if self.cell_refs < self.cells:
+            columns = min(self.columns + self.row_cells, 16384)
+        return rows * columns
+
+
+def _count_cells(data: bytes) -> int:
+    return sum(data.count(b"<c" + end) for end in (b" ", b">", b"/"))
 
 
 def scan(book: zipfile.ZipFile, member: str, limits: Limits) -> Extent:
@@ -210,12 +217,17 @@ def scan(book: zipfile.ZipFile, member: str, limits: Limits) -> Extent:
     extent = Extent()
     sparse_max = min(limits.max_cells, SPARSE_MAX_CELLS)
     carry = b""
+    open_row = 0  # cells of the row the previous piece ended in
     for chunk in _chunks(book, member):
         data = carry + chunk
         cut = data.rfind(b">") + 1  # never split a tag between two pieces
         data, carry = data[:cut], data[cut:]
         # bytes.count is far faster than a regex; tags are counted by their three spellings.
-        extent.cells += sum(data.count(b"<c" + end) for end in (b" ", b">", b"/"))
+        counts = [_count_cells(part) for part in data.split(b"<row")]
+        extent.cells += sum(counts)
+        counts[0] += open_row  # the first part continues the row the previous piece ended in
+        open_row = counts[-1]
+        extent.row_cells = max(extent.row_cells, max(counts))
         extent.row_elements += sum(data.count(b"<row" + end) for end in (b" ", b">", b"/"))
         rows = _ROW_NUMBER.findall(data)
         if rows:

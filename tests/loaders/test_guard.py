@@ -163,3 +163,14 @@ def test_an_ods_with_huge_repeats_is_refused_by_name(repeated_ods: Path) -> None
     check_workbook(repeated_ods, Limits(max_cells=1_000_001 * 100))
     with pytest.raises(FileTooLargeError):
         check_workbook(repeated_ods, Limits(max_cells=1_000_001 * 100 - 1))
+
+
+def test_cells_without_references_are_bounded_by_the_widest_row(
+    make_xlsx: Callable[..., Path],
+) -> None:
+    # Some writers leave out ``r``: each row and cell follows the previous one.
+    rows = [HEADER, *("<row>" + "<c><v>1</v></c>" * 3 + "</row>" for _ in range(30_000))]
+    path = make_xlsx("sin_referencias.xlsx", rows, dimension=None)
+    assert check_workbook(path, Limits(max_cells=200_000)).calamine_safe  # 30,001 x 5 at most
+    with pytest.raises(FileTooLargeError):
+        check_workbook(path, Limits(max_cells=50_000))
