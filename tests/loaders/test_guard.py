@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -30,22 +31,34 @@ def test_guard_doctests() -> None:
     assert doctest.testmod(guard).failed == 0
 
 
+# Runs ``buzon`` as its child and writes that child's peak RSS (KiB) to argv[1].
+MEASURE = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+with open(sys.argv[1], "w") as fh:
+    fh.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_plan(*args: str | Path, env: dict[str, str] | None = None) -> tuple[int, str, str, int]:
-    """``buzon plan`` in a real process: exit code, stdout, stderr and its peak RSS in KiB."""
+    """``buzon plan`` in a real process: exit code, stdout, stderr and its peak RSS in KiB.
+
+    A small Python process starts ``buzon`` and measures it: a child of the test process itself
+    would count pytest's resident pages (inherited at fork, or at exec after a vfork) as its own.
+    """
     environ = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    proc = subprocess.Popen(
-        [str(BUZON), "plan", *map(str, args)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=environ,
-        cwd=ROOT,
-    )
-    # Small outputs: reading stdout then stderr cannot deadlock; wait4 gives this child's rusage.
-    out = proc.stdout.read() if proc.stdout else b""
-    err = proc.stderr.read() if proc.stderr else b""
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, out.decode(), err.decode(), usage.ru_maxrss
+    with tempfile.TemporaryDirectory() as tmp:
+        peak = Path(tmp) / "rss"
+        done = subprocess.run(
+            [sys.executable, "-c", MEASURE, str(peak), str(BUZON), "plan", *map(str, args)],
+            env=environ,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        return done.returncode, done.stdout, done.stderr, int(peak.read_text())
 
 
 @pytest.mark.parametrize("bomb", ["far_corner", "tall_column"])
