@@ -8,9 +8,9 @@ import polars as pl
 
 from buzon.errors import CorruptFileError, EncryptedFileError
 from loaders.early import parse, take
-from loaders.files import RawSheet
 from loaders.guard import Limits, check_workbook
 from loaders.sparse import read_sparse
+from loaders.types import RawSheet
 
 _ENCRYPTION_HINTS = ("password", "encrypt", "protected", "filepass")
 

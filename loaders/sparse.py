@@ -15,8 +15,8 @@ from xml.etree import ElementTree
 import polars as pl
 
 from buzon.errors import CorruptFileError, FileTooLargeError
-from loaders.files import RawSheet
 from loaders.guard import CHUNK, SPARSE_MAX_CELLS, column_number, workbook_rels
+from loaders.types import RawSheet
 
 MAX_SLOTS = 4 * SPARSE_MAX_CELLS
 SHARED_STRINGS_TYPE = (

@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from buzon.errors import CorruptFileError, EmptyFileError, EncodingError
-from loaders.files import RawSheet
+from loaders.types import RawSheet
 
 DELIMITERS = ",;\t"
 # The csv module refuses a field over 128 KiB by default; a long cell is bad data for the

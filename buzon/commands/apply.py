@@ -36,7 +36,7 @@ def apply(files: tuple[Path, ...], sync: bool, as_json: bool) -> None:
     from buzon.settings import Settings
     from registry.apply import ApplyResult, apply_entries
     from registry.db import get_engine
-    from registry.existing import existing_loader
+    from registry.reader import registro_reader
     from schemas.plan import plan_files
     from signers.seal import Sello
 
@@ -46,10 +46,14 @@ def apply(files: tuple[Path, ...], sync: bool, as_json: bool) -> None:
     def registry_view(rfcs: list[str], rps: list[str]):  # noqa: ANN202 - schemas.limits.Existing
         # The store is opened (and on first use created) only once every file was read: a bad
         # upload leaves a fresh home without a database or a seal key.
-        return existing_loader(get_engine(settings))(rfcs, rps)
+        return registro_reader(get_engine(settings))(rfcs, rps)
 
     result = plan_files(
-        files, settings, existing_loader=registry_view, progress=progress_printer(verbose)
+        files,
+        settings,
+        read_registro=registry_view,
+        progress=progress_printer(verbose),
+        sync=sync,
     )
     engine = get_engine(settings)
     sello = Sello.load(settings)

@@ -90,15 +90,33 @@ def end_process_if_cli() -> None:
     (CliRunner, a program that embeds the CLI) is left alone: its ``__main__`` is not ours, or
     its stdout is not the process's.
     """
-    import buzon.cli
-
+    # Looked up, not imported: the CLI imports the commands, never the other way round.
+    cli = sys.modules.get("buzon.cli")
     main = sys.modules.get("__main__")
-    if getattr(main, "main", None) is not buzon.cli.main or sys.stdout is not sys.__stdout__:
+    if cli is None or getattr(main, "main", None) is not getattr(cli, "main", None):
+        return
+    if sys.stdout is not sys.__stdout__:
         return
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
+
+
+def registro_if_any(settings):  # noqa: ANN001, ANN201 - Settings -> RegistroReader | None
+    """A read-only reader of the configured registry, or None when there is none.
+
+    Without a store (no SQLite file; a PostgreSQL URL is always a store) nothing of the store is
+    imported: plan keeps its start-up time.
+    """
+    path = settings.sqlite_path
+    if path is not None and not path.is_file():
+        return None
+    from registry.reader import registro_reader
+    from registry.reader.readonly import open_readonly
+
+    engine = open_readonly(settings)
+    return registro_reader(engine) if engine is not None else None
 
 
 @click.command()
@@ -111,10 +129,26 @@ def end_process_if_cli() -> None:
     help="Carpeta donde escribir rechazos.csv, advertencias.csv, aceptados.parquet y resumen.json.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Imprime el resumen como un objeto JSON.")
-def plan(files: tuple[Path, ...], out: Path | None, as_json: bool) -> None:
+@click.option(
+    "--sin-registro",
+    is_flag=True,
+    help="No leer el registro aunque exista: valida solo contra los archivos.",
+)
+@click.option(
+    "--sync",
+    is_flag=True,
+    help="Validar como `apply --sync`: los medios registrados que la carga no lista cuentan "
+    "como dados de baja.",
+)
+def plan(
+    files: tuple[Path, ...], out: Path | None, as_json: bool, sin_registro: bool, sync: bool
+) -> None:
     """Valida cargas (xlsx, xlsm, xls, ods, csv, txt) sin cambiar nada.
 
-    Cada entrada termina aceptada o rechazada con un código y un mensaje.
+    Cada entrada termina aceptada o rechazada con un código y un mensaje. Si existe un registro
+    (BUZON_HOME / BUZON_DATABASE_URL) se lee, nunca se escribe, así que el plan rechaza lo que
+    `apply` rechazaría (TELEFONO_EXCEDIDO, CORREOS_EXCEDIDOS, RP_OTRO_RFC contando los medios ya
+    registrados); `--sin-registro` no lo lee.
 
     \b
     Ejemplo:
@@ -128,8 +162,11 @@ def plan(files: tuple[Path, ...], out: Path | None, as_json: bool) -> None:
     from schemas.plan import plan_files
 
     settings = Settings()
+    read_registro = None if sin_registro else registro_if_any(settings)
     with stage_progress(sys.stderr.isatty(), len(files) + 1) as progress:
-        result = plan_files(files, settings, progress=progress)
+        result = plan_files(
+            files, settings, read_registro=read_registro, progress=progress, sync=sync
+        )
     if out is not None:
         from reports.plan_outputs import write_plan_outputs
 
