@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     rp_digito_warning: bool = False  # downgrade RP_DIGITO from rejection to warning
     max_file_bytes: int = 200 * 1024 * 1024
     chunk_size: int = 5000
+    # Workbooks are checked against these before any parse (loaders.guard): a sheet's range in
+    # cells, and the archive's uncompressed size.
+    max_cells: int = 20_000_000
+    max_unzipped_bytes: int = 2**30
 
     # Institution seal (acuses). Empty: generated self-signed under home/keys on first use.
     seal_key: Path | None = None

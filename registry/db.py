@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url
 
 from buzon.errors import ConfigError
+from buzon.files import private_dir, private_file
 from buzon.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -98,13 +99,22 @@ def _current_is_head(engine: Engine) -> bool:
     return current == heads
 
 
+def _private_sqlite_file(url: str, settings: Settings) -> None:
+    """The database holds keyed hashes, folios and contact data: create it 0600 before SQLite
+    does (its -wal and -shm files copy the database file's mode) and the home folder 0700."""
+    private_dir(settings.home, tighten=False)
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        private_file(Path(database))
+
+
 def get_engine(settings: Settings, *, migrate: bool = True) -> Engine:
     """The engine for ``settings`` (cached per URL), migrated to head on first use."""
     url = settings.sqlalchemy_url
     engine = _engines.get(url)
     if engine is None:
         if url.startswith("sqlite"):
-            settings.home.mkdir(parents=True, exist_ok=True)
+            _private_sqlite_file(url, settings)
         engine = make_engine(url)
         if migrate:
             try:
