@@ -7,6 +7,7 @@ from collections.abc import Callable
 import polars as pl
 from sqlalchemy import Connection, Engine, select
 
+from registry.db import read_connection
 from registry.diff import ACTIVOS_SQL
 from registry.sql import batches
 from registry.tables import alcances, medios, registros_patronales
@@ -23,7 +24,7 @@ def existing_loader(bind: Connection | Engine) -> Callable[[list[str], list[str]
         from schemas.limits import Existing
 
         if isinstance(bind, Engine):
-            with bind.connect() as conn:
+            with read_connection(bind) as conn:
                 owners, active = _read(conn, rfcs, rps)
         else:
             owners, active = _read(bind, rfcs, rps)

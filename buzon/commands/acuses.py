@@ -22,13 +22,13 @@ def acuses(rfc: str | None, out: Path) -> None:
       buzon acuses --rfc EKU9003173C9 --out salida/acuses
     """
     from buzon.settings import Settings
-    from registry.db import get_engine
+    from registry.db import get_engine, read_connection
     from registry.export import exportar
     from schemas.rfc import compact
     from signers.seal import Sello
 
     settings = Settings()
     sello = Sello.load(settings)
-    with get_engine(settings).connect() as conn:
+    with read_connection(get_engine(settings)) as conn:
         n = exportar(conn, sello, out, rfc=compact(rfc) if rfc else None)
     click.echo(f"{n:,} acuses en {out / 'acuses.jsonl'}; certificado en {out / 'sello.pem'}")

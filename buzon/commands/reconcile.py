@@ -59,7 +59,12 @@ def serve(host: str, port: int) -> None:
     from callbacks.app import create_app
 
     settings = Settings()
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+    app = create_app(settings)
+    # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1; the app
+    # decides whom to believe (BUZON_TRUSTED_PROXIES) for its limits.
+    uvicorn.run(
+        app, host=host, port=port, log_level="info", access_log=False, proxy_headers=False
+    )
 
 
 @click.command()

@@ -23,12 +23,12 @@ def status(rfc: str | None, por_rp: bool, as_json: bool) -> None:
       buzon status --rfc EKU9003173C9 --json
     """
     from buzon.settings import Settings
-    from registry.db import get_engine
+    from registry.db import get_engine, read_connection
     from registry.status import status as leer
     from schemas.rfc import compact
 
     settings = Settings()
-    with get_engine(settings).connect() as conn:
+    with read_connection(get_engine(settings)) as conn:
         data = leer(conn, compact(rfc) if rfc else None)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False))
