@@ -1,8 +1,12 @@
 """The receiver: link confirmation pages, the code form and delivery webhooks (FastAPI).
 
 Every POST becomes an event that is recorded and applied in one transaction
-(:func:`registry.reconcile.aplicar`), so the person sees the outcome at once and a crash leaves
-nothing half done. A GET never changes anything: mail scanners open links before people do.
+(:func:`registry.reconcile.aplicar`, through :mod:`callbacks.group_commit`, which batches the
+events of concurrent requests), so the person sees the outcome at once and a crash leaves nothing
+half done. A GET never changes anything (mail scanners open links before people do) and reads
+through :func:`registry.db.read_connection`, so it never waits for a writer. Hardening: limits
+(:mod:`callbacks.throttle`), bounded bodies and security headers (:mod:`callbacks.middleware`),
+timestamped webhook signatures (:mod:`callbacks.signature`).
 """
 
 from __future__ import annotations
@@ -26,12 +30,13 @@ from starlette.concurrency import run_in_threadpool
 from buzon.errors import EventFileError, ReceiverConfigError
 from buzon.settings import Settings
 from callbacks import csrf, signature
-from callbacks.events import CAMPOS, validar
+from callbacks.events import CAMPOS, contenido_hash, validar
+from callbacks.group_commit import GroupCommit
 from callbacks.middleware import SECURITY_HEADERS, BodyLimit, SecurityHeaders
 from callbacks.throttle import Throttle, TooManyRequests
 from delivery.secrets import load_key, token_digest, verify_code
 from registry.db import get_engine, read_connection
-from registry.reconcile import aplicar, utc
+from registry.reconcile import utc
 from registry.tables import medios
 
 log = logging.getLogger(__name__)
@@ -144,16 +149,17 @@ def create_app(settings: Settings) -> FastAPI:
             "resultado.html", status, titulo=t[0], clase=t[1], mensaje=t[2], detalle=detalle
         )
 
+    commits = GroupCommit(engine, settings, key)
+
     def registrar(ev: pl.DataFrame, origen: str, contenido: bool = False) -> dict:
+        """Record and apply one request's event; returns its outcome once committed."""
         ev = validar(ev, Path(origen)).with_columns(origen=pl.lit(origen))
-        if not contenido:
+        if contenido:
+            ev = ev.with_columns(contenido_hash(key, ev))  # a gateway retry is one event
+        else:
             # A web request is its own event: two equal submissions are two attempts.
             ev = ev.with_columns(hash=pl.lit(hashlib.sha256(secrets.token_bytes(32)).hexdigest()))
-        with engine.begin() as conn:
-            res = aplicar(conn, settings, ev, key=key)
-        if res.applied == 0:
-            return {"resultado": "duplicado"}
-        return res.resultados.row(0, named=True)
+        return commits.apply(ev)
 
     @app.get("/v/{token}", response_class=HTMLResponse)
     def ver_enlace(token: str) -> HTMLResponse:
