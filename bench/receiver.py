@@ -142,6 +142,7 @@ def _client(base: str, work: list[tuple], run: Run, stop: threading.Event) -> No
             try:
                 if kind == "pagina":
                     r = http.get(f"/v/{payload}")
+                    expected = (200, 404)  # 404: no longer in validation (bounced by reconcile)
                 elif kind == "formulario":
                     r = http.get("/celular")
                 elif kind == "codigo":

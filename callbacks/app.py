@@ -17,10 +17,8 @@ import logging
 import math
 import re
 import secrets
-from pathlib import Path
 from typing import Any
 
-import polars as pl
 from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -30,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from buzon.errors import EventFileError, ReceiverConfigError
 from buzon.settings import Settings
 from callbacks import csrf, signature
-from callbacks.events import CAMPOS, contenido_hash, validar
+from callbacks.events import CAMPOS
 from callbacks.group_commit import GroupCommit
 from callbacks.middleware import SECURITY_HEADERS, BodyLimit, SecurityHeaders
 from callbacks.throttle import Throttle, TooManyRequests
@@ -78,11 +76,9 @@ def enmascarar(correo: str) -> str:
     return f"{local[0]}{'*' * (len(local) - 2)}{local[-1]}@{dominio}"
 
 
-def _evento(**campos: Any) -> pl.DataFrame:
-    row = {c: (None if campos.get(c) is None else str(campos[c])) for c in CAMPOS}
-    return pl.DataFrame(
-        [{**row, "linea": 1}], schema={**dict.fromkeys(CAMPOS, pl.String), "linea": pl.Int64}
-    )
+def _evento(**campos: Any) -> dict[str, str | None]:
+    """One event as the text fields of an event file line (validated in its batch)."""
+    return {c: (None if campos.get(c) is None else str(campos[c])) for c in CAMPOS}
 
 
 def _webhook_secret(settings: Settings) -> bytes | None:
@@ -151,15 +147,15 @@ def create_app(settings: Settings) -> FastAPI:
 
     commits = GroupCommit(engine, settings, key)
 
-    def registrar(ev: pl.DataFrame, origen: str, contenido: bool = False) -> dict:
-        """Record and apply one request's event; returns its outcome once committed."""
-        ev = validar(ev, Path(origen)).with_columns(origen=pl.lit(origen))
-        if contenido:
-            ev = ev.with_columns(contenido_hash(key, ev))  # a gateway retry is one event
-        else:
-            # A web request is its own event: two equal submissions are two attempts.
-            ev = ev.with_columns(hash=pl.lit(hashlib.sha256(secrets.token_bytes(32)).hexdigest()))
-        return commits.apply(ev)
+    def registrar(ev: dict[str, str | None], origen: str, contenido: bool = False) -> dict:
+        """Record and apply one request's event; returns its outcome once committed.
+
+        Raises :class:`EventFileError` for an event that breaks the event rules.
+        """
+        # A web request is its own event (two equal submissions are two attempts); a webhook is
+        # identified by its content (a gateway retry is one event).
+        h = None if contenido else hashlib.sha256(secrets.token_bytes(32)).hexdigest()
+        return commits.apply(ev, origen, h)
 
     @app.get("/v/{token}", response_class=HTMLResponse)
     def ver_enlace(token: str) -> HTMLResponse:

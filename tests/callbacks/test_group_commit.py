@@ -56,11 +56,17 @@ def test_concurrent_codes_and_webhooks(db_settings: Settings, receptor) -> None:
         assert r.status_code == 200
         return r.json()["resultado"]
 
+    def bad(_: int) -> int:  # breaks the event rules: only its own request fails
+        data = {"rfc": "NO-ES-RFC", "telefono": "5511111111", "codigo": wrong, "csrf": token}
+        return httpx.post(f"{base}/celular", data=data, timeout=60).status_code
+
     work = [("5511111111", wrong)] * 8 + [(m.valor, m.secreto) for m in otros]
-    with ThreadPoolExecutor(24) as pool:
+    with ThreadPoolExecutor(28) as pool:
         hooks = pool.map(hook, range(8))
+        bads = pool.map(bad, range(4))
         codes = list(pool.map(code, work))
-        hooks = list(hooks)
+        hooks, bads = list(hooks), list(bads)
+    assert bads == [400] * 4
     assert codes == ["generico"] * 8 + ["exitosa"] * 15
     assert sorted(hooks) == ["duplicado"] * 7 + ["entregado"]
     # Eight wrong codes: five counted, then the code is dead; every attempt is recorded.
