@@ -140,6 +140,9 @@ class Throttle:
             raise ReceiverConfigError(
                 f"BUZON_RATE_LIMIT_STORAGE no es válido: {' '.join(str(exc).split())[:200]}"
             ) from None
+        if not store.check():
+            where = settings.rate_limit_storage.split("@")[-1]  # never print a password
+            raise ReceiverConfigError(f"BUZON_RATE_LIMIT_STORAGE: no responde {where}")
         self._limiter = strategies.MovingWindowRateLimiter(store)
 
     def client(self, request: Request) -> str:

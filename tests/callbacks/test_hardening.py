@@ -160,6 +160,7 @@ def _serve(tmp_path, env: dict) -> tuple[int, str]:
         ({"BUZON_RATE_LIMIT_CODE_PAIR": "muchos"}, "BUZON_RATE_LIMIT_CODE_PAIR"),
         ({"BUZON_TRUSTED_PROXIES": "10.0.0.0/8, proxy"}, "BUZON_TRUSTED_PROXIES"),
         ({"BUZON_RATE_LIMIT_STORAGE": "nada://x"}, "BUZON_RATE_LIMIT_STORAGE"),
+        ({"BUZON_RATE_LIMIT_STORAGE": "redis://127.0.0.1:1"}, "no responde redis://127.0.0.1:1"),
     ],
 )
 def test_serve_refuses_a_bad_configuration(tmp_path, env: dict, words: str) -> None:
