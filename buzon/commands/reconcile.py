@@ -62,9 +62,7 @@ def serve(host: str, port: int) -> None:
     app = create_app(settings)
     # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1; the app
     # decides whom to believe (BUZON_TRUSTED_PROXIES) for its limits.
-    uvicorn.run(
-        app, host=host, port=port, log_level="info", access_log=False, proxy_headers=False
-    )
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, proxy_headers=False)
 
 
 @click.command()
