@@ -1,7 +1,7 @@
 """The receiver: link confirmation pages, the code form and delivery webhooks (FastAPI).
 
 Every POST becomes an event that is recorded and applied in one transaction
-(:func:`registry.reconcile.aplicar`, through :mod:`callbacks.group_commit`, which batches the
+(:func:`reconcile.apply.aplicar`, through :mod:`callbacks.group_commit`, which batches the
 events of concurrent requests), so the person sees the outcome at once and a crash leaves nothing
 half done. A GET never changes anything (mail scanners open links before people do) and reads
 through :func:`registry.db.read_connection`, so it never waits for a writer. Hardening: limits
@@ -28,13 +28,13 @@ from starlette.concurrency import run_in_threadpool
 from buzon.errors import EventFileError, ReceiverConfigError
 from buzon.settings import Settings
 from callbacks import csrf, signature
-from callbacks.events import CAMPOS
 from callbacks.group_commit import GroupCommit
 from callbacks.middleware import SECURITY_HEADERS, BodyLimit, SecurityHeaders
 from callbacks.throttle import Throttle, TooManyRequests
 from delivery.secrets import load_key, token_digest, verify_code
+from reconcile.events import CAMPOS
+from registry.clock import utc
 from registry.db import get_engine, read_connection
-from registry.reconcile import utc
 from registry.tables import medios
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ Validating and applying a batch costs about the same for 1 event as for 50 (one 
 the store takes one writer at a time. So each request queues its event and waits; whichever request
 finds no batch running becomes the leader, takes everything queued, validates it as one frame (one
 event that breaks the rules is then isolated by validating one by one, and only its request gets
-the error), applies it as one batch (``registry.reconcile.aplicar`` decides the events of a medium
+the error), applies it as one batch (``reconcile.apply.aplicar`` decides the events of a medium
 in time order, exactly as one after the other) and hands every request its own outcome, read back
 by the event's hash. Waiting is on a condition variable in this process, not in SQLite's busy loop.
 
@@ -24,8 +24,8 @@ from sqlalchemy import Engine, select
 
 from buzon.errors import EventFileError
 from buzon.settings import Settings
-from callbacks.events import CAMPOS, contenido_hash, validar
-from registry.reconcile import aplicar
+from reconcile.apply import aplicar
+from reconcile.events import CAMPOS, contenido_hash, validar
 from registry.tables import eventos
 
 MAX_BATCH = 200  # events per transaction (also bounds the IN lists below)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, func, select, update
 
 from buzon.errors import LimitReachedError, NotFoundError, TransitionError
 from buzon.settings import Settings
 from delivery.dispatcher import SendStats, dispatch_lock, dispatch_locked
+from registry import audit, transitions
+from registry import outbox as registry_outbox
 from registry.states import ACTIVOS, Estado
-from registry.tables import auditoria, medios, outbox
+from registry.tables import medios, outbox
 
 
 def _normalize(valor: str) -> str:
@@ -83,33 +85,26 @@ def resend(
                 )
                 .values(estado="descartado", error="reemplazado por un reenvío")
             )
-            conn.execute(
-                update(medios)
-                .where(medios.c.id == m.id)
-                .values(secreto_hash=None, envio_vigente=None, actualizado_en=now)
-            )
-            new_id = conn.execute(
-                insert(outbox).values(
-                    medio_id=m.id,
-                    tipo="verificacion",
-                    canal="correo" if m.mecanismo == "correo" else "sms",
-                    destino=m.valor,
-                    estado="pendiente",
-                    intentos=0,
-                    proximo_intento=now,
-                    creado_en=now,
-                )
-            ).inserted_primary_key[0]
-            conn.execute(
-                insert(auditoria).values(
-                    en=now,
-                    entidad="medio",
-                    entidad_id=str(m.id),
-                    de_estado=m.estado,
-                    a_estado=m.estado,
-                    origen="comando:resend",
-                    detalle=f"reenvío solicitado; código anterior anulado; outbox={new_id}",
-                )
+            transitions.desarmar(conn, m.id, now)
+            new_id = registry_outbox.queue_one(
+                conn,
+                {"medio_id": m.id, "tipo": "verificacion", "mecanismo": m.mecanismo,
+                 "valor": m.valor},
+                now=now,
+            )  # fmt: skip
+            audit.registrar(
+                conn,
+                [
+                    audit.fila(
+                        "medio",
+                        m.id,
+                        m.estado,
+                        m.estado,
+                        origen="comando:resend",
+                        en=now,
+                        detalle=f"reenvío solicitado; código anterior anulado; outbox={new_id}",
+                    )
+                ],
             )
         stats = dispatch_locked(settings, engine, only_ids=[new_id]) if send else None
     return new_id, stats

@@ -12,8 +12,8 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from buzon.settings import Settings
-from callbacks.events import leer_archivo
-from registry.reconcile import reconciliar
+from reconcile.apply import reconciliar
+from reconcile.events import leer_archivo
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)

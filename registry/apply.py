@@ -27,11 +27,12 @@ from buzon.errors import RegistryError
 from buzon.settings import Settings
 from registry import acuses as acuses_mod
 from registry import audit, folios
-from registry.cambios import cambiar_estado
 from registry.diff import Alcance, Cambios, calcular
+from registry.outbox import queue
 from registry.sql import bulk_insert, insert
 from registry.states import Estado
 from registry.tables import alcances, medios, particulares, registros_patronales
+from registry.transitions import cambiar_estado
 from signers.seal import Sello
 
 log = logging.getLogger(__name__)
@@ -306,8 +307,6 @@ def _escribir(
         )
 
     if nuevos:
-        from delivery.outbox import queue
-
         queue(
             conn,
             [

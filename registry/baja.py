@@ -9,10 +9,10 @@ from sqlalchemy import Connection, select
 from buzon.errors import NotFoundError, TransitionError
 from buzon.settings import Settings
 from registry import acuses
-from registry.cambios import cambiar_estado
 from registry.diff import ACTIVOS_SQL
 from registry.states import Estado
 from registry.tables import alcances, medios, particulares
+from registry.transitions import DAR_DE_BAJA, mover
 from signers.seal import Sello
 
 
@@ -50,7 +50,7 @@ def baja_medio(
     ).first()
     if row is None:
         raise NotFoundError("no hay un medio activo con ese valor para el RFC", rfc=rfc)
-    if not cambiar_estado(conn, [row.id], Estado.BAJA, origen=origen, now=now, detalle="baja"):
+    if not mover(conn, DAR_DE_BAJA, [row.id], now=now, origen=origen):
         raise TransitionError("el medio ya no está activo", rfc=rfc)
     rps = conn.execute(
         select(alcances.c.rp).where(alcances.c.medio_id == row.id, alcances.c.rp.is_not(None))
