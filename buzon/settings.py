@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 64 * 1024  # any request body (webhooks included): 413 past this
     webhook_window_seconds: int = 300  # X-Buzon-Timestamp accepted this far from now
     webhook_reason_chars: int = 500  # a delivery failure's reason is cut to this length
+    # How long a receiver POST waits for the store's write lock (a long reconcile) before 503.
+    write_wait_seconds: float = 10.0
 
     # e.firma and Terms and Conditions
     sat_ca_dir: Path | None = None

@@ -28,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from buzon.errors import EventFileError, ReceiverConfigError
 from buzon.settings import Settings
 from callbacks import csrf, signature
-from callbacks.group_commit import GroupCommit
+from callbacks.group_commit import GroupCommit, StoreBusy
 from callbacks.middleware import SECURITY_HEADERS, BodyLimit, SecurityHeaders
 from callbacks.throttle import Throttle, TooManyRequests
 from delivery.secrets import load_key, token_digest, verify_code
@@ -127,6 +127,20 @@ def create_app(settings: Settings) -> FastAPI:
             f"{minutos} minuto{'s' if minutos != 1 else ''} y vuelve a intentarlo."
         )
         r = resultado(("Demasiados intentos", "error", mensaje), 429)
+        r.headers.update(headers)
+        return r
+
+    @app.exception_handler(StoreBusy)
+    async def _busy(request: Request, exc: StoreBusy) -> Response:
+        # Nothing was recorded: the client must send it again (gateways retry on 503).
+        headers = {"Retry-After": "30"}
+        if request.url.path.startswith("/webhooks/"):
+            return JSONResponse({"error": "ocupado; reintente"}, 503, headers=headers)
+        mensaje = (
+            "Estamos procesando otra operación y tu solicitud no se registró. "
+            "Vuelve a enviarla en un minuto."
+        )
+        r = resultado(("Servicio ocupado", "aviso", mensaje), 503)
         r.headers.update(headers)
         return r
 

@@ -10,17 +10,22 @@ in time order, exactly as one after the other) and hands every request its own o
 by the event's hash. Waiting is on a condition variable in this process, not in SQLite's busy loop.
 
 A request is answered only after the commit that recorded its event: a crash loses nothing that was
-acknowledged.
+acknowledged. A batch waits at most ``BUZON_WRITE_WAIT_SECONDS`` for the store's write lock (held by
+a long reconcile, say); then its requests get :class:`StoreBusy` (503, retry later) instead of
+hanging on SQLite's 60-second busy timeout.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy.exc import OperationalError
 
 from buzon.errors import EventFileError
 from buzon.settings import Settings
@@ -30,6 +35,36 @@ from registry.tables import eventos
 
 MAX_BATCH = 200  # events per transaction (also bounds the IN lists below)
 _SCHEMA = {**dict.fromkeys(CAMPOS, pl.String), "linea": pl.Int64}
+
+
+class StoreBusy(Exception):
+    """The store's write lock stayed taken longer than ``BUZON_WRITE_WAIT_SECONDS``."""
+
+
+@contextmanager
+def _bounded_wait(engine: Engine, seconds: float) -> Iterator[Connection]:
+    """A connection whose next transaction waits at most ``seconds`` for the write lock."""
+    with engine.connect() as conn:
+        if conn.dialect.name != "sqlite":
+            with conn.begin():
+                # PostgreSQL: appliers queue on an advisory lock; bound that wait.
+                conn.exec_driver_sql(f"SET LOCAL lock_timeout = {int(seconds * 1000)}")
+                yield conn
+            return
+        raw = conn.connection.dbapi_connection  # no transaction begun yet
+        before = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+        raw.execute(f"PRAGMA busy_timeout={int(seconds * 1000)}")
+        try:
+            with conn.begin():  # BEGIN IMMEDIATE: the wait happens here
+                raw.execute(f"PRAGMA busy_timeout={int(before)}")
+                yield conn
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={int(before)}")
+
+
+def _lock_wait(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return "database is locked" in text or "lock timeout" in text
 
 
 @dataclass
@@ -64,20 +99,23 @@ class GroupCommit:
 
         ``hash_``: the event's idempotency key, or None to derive it from its content. Returns
         ``{"resultado": ..., "medio_id": ...}``, or ``{"resultado": "duplicado"}`` for an event
-        already recorded. Raises :class:`EventFileError` for an event that breaks the rules, and
-        whatever the transaction raised.
+        already recorded. Raises :class:`EventFileError` for an event that breaks the rules,
+        :class:`StoreBusy` when the write lock stayed taken, and whatever else the transaction
+        raised.
         """
         item = _Item(row, origen, hash_)
         with self._cond:
             self._pending.append(item)
-            while self._busy and not item.done:
-                self._cond.wait()
-            if not item.done:
-                self._busy = True
+        while True:
+            with self._cond:
+                while self._busy and not item.done:
+                    self._cond.wait()
+                if item.done:
+                    break
+                self._busy = True  # this thread leads the next batch
                 batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-        if not item.done:
             try:
-                self._run(batch)
+                self._run(batch)  # sets done on every item of the batch, never raises
             finally:
                 with self._cond:
                     self._busy = False
@@ -111,7 +149,7 @@ class GroupCommit:
                     it.hash = it.hash or h
             ev = ev.with_columns(hash=pl.Series([it.hash for it in good], dtype=pl.String))
             hashes = sorted({it.hash for it in good})
-            with self._engine.begin() as conn:
+            with _bounded_wait(self._engine, self._settings.write_wait_seconds) as conn:
                 had = {
                     h
                     for (h,) in conn.execute(
@@ -128,10 +166,12 @@ class GroupCommit:
                     )
                 }
         except BaseException as exc:  # every waiter gets the failure; nothing was committed
+            if isinstance(exc, OperationalError) and _lock_wait(exc):
+                exc = StoreBusy("el almacén está ocupado por otra escritura")
             for it in batch:
                 if not it.done:
                     it.error, it.done = exc, True
-            raise
+            return
         for it in good:
             if it.hash in had:
                 it.result = {"resultado": "duplicado"}

@@ -1,10 +1,12 @@
 """Readers never wait for writers: with the SQLite write lock held by another connection (a long
-reconcile), the link page and ``buzon status`` still answer at once."""
+reconcile), the link page and ``buzon status`` still answer at once; a POST waits a bounded time,
+then says 503 (nothing recorded) instead of hanging."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -14,10 +16,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
+from seed import contar as _count
 from seed import sembrar
 
 from buzon.settings import Settings
+from callbacks.signature import sign
 from registry.db import get_engine
+from registry.tables import eventos
 
 T0 = datetime(2024, 8, 8, 12, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,3 +63,32 @@ def test_page_and_status_answer_beside_a_held_write_lock(settings: Settings, rec
     finally:
         writer.rollback()
         writer.close()
+
+
+def test_writes_wait_a_bounded_time_then_503(settings: Settings, receptor) -> None:
+    s = settings.model_copy(
+        update={"now": T0, "write_wait_seconds": 0.5, "webhook_secret": SecretStr("w" * 32)}
+    )
+    m = sembrar(get_engine(s), s, "EKU9003173C9", telefono="5512345678")
+    base = receptor(s)
+    token = re.search(r'name="csrf" value="([^"]+)"', httpx.get(f"{base}/celular").text).group(1)
+    data = {"rfc": "EKU9003173C9", "telefono": "5512345678", "codigo": m.secreto, "csrf": token}
+    body = json.dumps({"reference": m.outbox_id, "status": "delivered", "at": T0.isoformat()})
+    hook = {"content-type": "application/json", **sign("w" * 32, body.encode(), T0)}
+    writer = sqlite3.connect(str(s.home / "buzon.db"), timeout=0, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        t = time.perf_counter()
+        r = httpx.post(f"{base}/celular", data=data, timeout=30)
+        assert r.status_code == 503 and "no se registró" in r.text
+        assert r.headers["Retry-After"] == "30" and time.perf_counter() - t < 5
+        w = httpx.post(f"{base}/webhooks/entregas", content=body, headers=hook, timeout=30)
+        assert w.status_code == 503 and w.headers["Retry-After"] == "30"
+    finally:
+        writer.rollback()
+        writer.close()
+    assert _count(get_engine(s), eventos) == 0
+    r = httpx.post(f"{base}/celular", data=data, timeout=30)  # sent again: recorded, validated
+    assert r.status_code == 200 and "fue exitosa" in r.text
+    w = httpx.post(f"{base}/webhooks/entregas", content=body, headers=hook, timeout=30)
+    assert w.json() == {"resultado": "entregado"}
