@@ -118,6 +118,13 @@ class GroupCommit:
                 self._run(batch)  # sets done on every item of the batch, never raises
             finally:
                 with self._cond:
+                    busy = [it.error for it in batch if isinstance(it.error, StoreBusy)]
+                    if busy:
+                        # Those queued meanwhile have waited as long already: answer them too,
+                        # rather than make them wait a second full period.
+                        for it in self._pending:
+                            it.error, it.done = busy[0], True
+                        self._pending = []
                     self._busy = False
                     self._cond.notify_all()
         if item.error is not None:

@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -84,6 +85,19 @@ def test_writes_wait_a_bounded_time_then_503(settings: Settings, receptor) -> No
         assert r.headers["Retry-After"] == "30" and time.perf_counter() - t < 5
         w = httpx.post(f"{base}/webhooks/entregas", content=body, headers=hook, timeout=30)
         assert w.status_code == 503 and w.headers["Retry-After"] == "30"
+        # Many at once: those queued behind a waiting batch are answered with it, not later.
+        s2 = s.model_copy(update={"write_wait_seconds": 2.0})
+        base2 = receptor(s2)
+
+        def post(_: int) -> tuple[int, float]:
+            t = time.perf_counter()
+            r = httpx.post(f"{base2}/celular", data=data, timeout=30)
+            return r.status_code, time.perf_counter() - t
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(post, range(8)))
+        assert {c for c, _ in answers} == {503}
+        assert max(t for _, t in answers) < 3.8  # one wait of 2 s, not one per batch
     finally:
         writer.rollback()
         writer.close()
