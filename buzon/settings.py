@@ -71,6 +71,20 @@ class Settings(BaseSettings):
     # Event files waiting for the next reconcile (default: home/eventos/entrada).
     inbox_dir: Path | None = None
 
+    # Receiver hardening (callbacks.throttle, callbacks.middleware). Limits use the notation of the
+    # ``limits`` package ("20 per 10 minutes"), counted over a moving window.
+    rate_limit_storage: str = "memory://"  # e.g. redis://127.0.0.1:6379 for several receivers
+    trusted_proxies: str = ""  # comma-separated addresses/networks whose X-Forwarded-For counts
+    rate_limit_code_address: str = "20 per 10 minutes"  # /celular codes + resends, per address
+    rate_limit_code_pair: str = "10 per 10 minutes"  # /celular codes + resends, per (RFC, phone)
+    rate_limit_link_address: str = "30 per 10 minutes"  # POST /v/{token}, per address
+    rate_limit_link_token: str = "10 per 10 minutes"  # POST /v/{token}, per link
+    max_body_bytes: int = 64 * 1024  # any request body (webhooks included): 413 past this
+    webhook_window_seconds: int = 300  # X-Buzon-Timestamp accepted this far from now
+    webhook_reason_chars: int = 500  # a delivery failure's reason is cut to this length
+    # How long a receiver POST waits for the store's write lock (a long reconcile) before 503.
+    write_wait_seconds: float = 10.0
+
     # e.firma and Terms and Conditions
     sat_ca_dir: Path | None = None
     efirma_password: SecretStr | None = None

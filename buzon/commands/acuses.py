@@ -25,7 +25,7 @@ def acuses(rfc: str | None, out: Path, as_json: bool) -> None:
     """
     from buzon.errors import InputError
     from buzon.settings import Settings
-    from registry.db import get_engine
+    from registry.db import get_engine, read_connection
     from registry.export import exportar
     from schemas.rfc import compact
     from signers.seal import Sello
@@ -34,7 +34,7 @@ def acuses(rfc: str | None, out: Path, as_json: bool) -> None:
         raise InputError(f"--out debe ser una carpeta; {out} es un archivo")
     settings = Settings()
     sello = Sello.load(settings)
-    with get_engine(settings).connect() as conn:
+    with read_connection(get_engine(settings)) as conn:
         n = exportar(conn, sello, out, rfc=compact(rfc) if rfc else None)
     if as_json:
         summary = {

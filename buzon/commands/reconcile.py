@@ -68,7 +68,11 @@ def serve(host: str, port: int) -> None:
     app = create_app(settings)
     bound = sock.getsockname()[1]
     click.echo(f"Receptor escuchando en http://{host}:{bound} (Ctrl+C para terminar)", err=True)
-    config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=False)
+    # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1; the app
+    # decides whom to believe (BUZON_TRUSTED_PROXIES) for its limits.
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="info", access_log=False, proxy_headers=False
+    )
     uvicorn.Server(config).run(sockets=[sock])
 
 

@@ -23,12 +23,12 @@ def status(rfc: str | None, por_rp: bool, as_json: bool) -> None:
       buzon status --rfc EKU9003173C9 --json
     """
     from buzon.settings import Settings
-    from registry.db import get_engine
+    from registry.db import get_engine, read_connection
     from registry.reader import count_estados
     from schemas.rfc import compact
 
     settings = Settings()
-    with get_engine(settings).connect() as conn:
+    with read_connection(get_engine(settings)) as conn:
         data = count_estados(conn, compact(rfc) if rfc else None)
     if rfc and not data["rfcs"]:
         from buzon.errors import NotFoundError
