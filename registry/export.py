@@ -6,7 +6,10 @@ Anyone can check a sello with openssl alone::
         -signature <(base64 -d <<< "$SELLO") cadena.txt
 
 T&C acuses also carry ``firma`` and ``numero_certificado``; the particular's FIEL certificate is
-written to ``certificados/<numero_certificado>.pem`` and checks the firma the same way.
+written to ``certificados/<numero_certificado>.pem`` and checks the firma the same way. Since
+cadena 3.1 the firmas cover ``cadena_firmada`` (the signing request's exact bytes), and a joint
+signature adds ``rfc_representante``, ``numero_certificado_representante`` and
+``firma_representante`` (its certificate under ``certificados/`` too).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, select
 
@@ -40,6 +44,11 @@ def exportar(conn: Connection, sello: Sello, out: Path, *, rfc: str | None = Non
         acuses.c.firma,
         acuses.c.numero_certificado,
         acuses.c.certificado_pem,
+        acuses.c.cadena_firmada,
+        acuses.c.rfc_representante,
+        acuses.c.firma_representante,
+        acuses.c.numero_certificado_representante,
+        acuses.c.certificado_pem_representante,
     ).order_by(acuses.c.folio)
     if rfc is not None:
         q = q.where(acuses.c.rfc == rfc)
@@ -72,8 +81,26 @@ def exportar(conn: Connection, sello: Sello, out: Path, *, rfc: str | None = Non
                     (certs / f"{row.numero_certificado}.pem").write_text(
                         row.certificado_pem, encoding="ascii"
                     )
+            _firmas(item, row, out)
             fh.write(json.dumps(item, ensure_ascii=False) + "\n")
             n += 1
     os.replace(tmp, out / "acuses.jsonl")
     (out / "sello.pem").write_text(sello.certificate_pem, encoding="ascii")
     return n
+
+
+def _firmas(item: dict, row: Any, out: Path) -> None:
+    """Signing-request fields of a T&C acuse (additive: absent on older acuses)."""
+    if row.cadena_firmada is not None and row.cadena_firmada != row.cadena_original:
+        item["cadena_firmada"] = row.cadena_firmada
+    if row.numero_certificado_representante is None:
+        return
+    item["rfc_representante"] = row.rfc_representante
+    item["numero_certificado_representante"] = row.numero_certificado_representante
+    item["firma_representante"] = row.firma_representante
+    if row.certificado_pem_representante and row.numero_certificado_representante.isalnum():
+        certs = out / "certificados"
+        certs.mkdir(exist_ok=True)
+        (certs / f"{row.numero_certificado_representante}.pem").write_text(
+            row.certificado_pem_representante, encoding="ascii"
+        )

@@ -99,8 +99,12 @@ def test_activates_ready_rfcs_with_verifiable_acuses(
     for row in rows:
         cert = Certificado.from_bytes(row.certificado_pem.encode())
         assert cert.rfc == row.rfc and cert.numero_certificado == row.numero_certificado
-        assert row.cadena_original.endswith(f"|{VERSION}|{tyc_sha}|{row.numero_certificado}||")
-        assert "|terminos|" in row.cadena_original
+        firmada_sha = hashlib.sha256(row.cadena_firmada.encode()).hexdigest()
+        assert f"|{VERSION}|{tyc_sha}|{row.numero_certificado}|{row.solicitud}|{firmada_sha}|" in (
+            row.cadena_original
+        )
+        assert row.cadena_original.startswith("||3.1|") and "|terminos|" in row.cadena_original
+        assert row.cadena_original.endswith(f"|{row.firma}|||||")
         assert row.cadena_original == cadena_original(
             {
                 "folio": row.folio,
@@ -111,9 +115,15 @@ def test_activates_ready_rfcs_with_verifiable_acuses(
                 "tyc_version": VERSION,
                 "tyc_sha256": tyc_sha,
                 "numero_certificado": row.numero_certificado,
+                "solicitud": row.solicitud,
+                "cadena_firmada": row.cadena_firmada,
+                "firma": row.firma,
             }
         )
-        assert cert.verify(row.cadena_original, row.firma)
+        # The holder's firma covers the request they were given; the sello covers the acuse.
+        assert row.cadena_firmada.startswith("||SOLICITUD-TERMINOS|1.0|" + row.solicitud + "|")
+        assert f"|{row.rfc}|{VERSION}|{tyc_sha}||" in row.cadena_firmada
+        assert cert.verify(row.cadena_firmada, row.firma)
         assert sello.verify(row.cadena_original, row.sello)
         p = parts[row.rfc]
         assert p.estado == "activado" and p.tyc_folio == row.folio
@@ -125,10 +135,14 @@ def test_activates_ready_rfcs_with_verifiable_acuses(
 
     # Both signatures verify with openssl alone.
     row = rows[0]
+    (tmp_path / "firmada.txt").write_bytes(row.cadena_firmada.encode("utf-8"))
     (tmp_path / "cadena.txt").write_bytes(row.cadena_original.encode("utf-8"))
     (tmp_path / "cert.pem").write_text(row.certificado_pem)
     (tmp_path / "sello.pem").write_text(sello.certificate_pem)
-    for name, sig, pem in (("firma", row.firma, "cert.pem"), ("sello", row.sello, "sello.pem")):
+    for name, sig, pem, over in (
+        ("firma", row.firma, "cert.pem", "firmada.txt"),
+        ("sello", row.sello, "sello.pem", "cadena.txt"),
+    ):
         (tmp_path / f"{name}.b64").write_text(sig)
         subprocess.run(
             ["openssl", "base64", "-d", "-A", "-in", f"{name}.b64", "-out", f"{name}.bin"],
@@ -144,7 +158,7 @@ def test_activates_ready_rfcs_with_verifiable_acuses(
         (tmp_path / f"{name}.pub").write_bytes(pub)
         out = subprocess.run(
             ["openssl", "dgst", "-sha256", "-verify", f"{name}.pub"]
-            + ["-signature", f"{name}.bin", "cadena.txt"],
+            + ["-signature", f"{name}.bin", over],
             cwd=tmp_path,
             capture_output=True,
             text=True,
@@ -339,8 +353,9 @@ def test_cli_activate_and_export(
     assert item["tipo"] == "terminos" and item["firma"] and item["numero_certificado"]
     pem = export / "certificados" / f"{item['numero_certificado']}.pem"
     assert Certificado.load(pem).rfc == MORAL
-    # The exported firma verifies with openssl and nothing else.
-    (tmp_path / "cadena.txt").write_bytes(item["cadena_original"].encode("utf-8"))
+    # The exported firma verifies with openssl and nothing else, over the signed request.
+    assert item["cadena_firmada"] != item["cadena_original"]
+    (tmp_path / "cadena.txt").write_bytes(item["cadena_firmada"].encode("utf-8"))
     (tmp_path / "firma.bin").write_bytes(base64.b64decode(item["firma"]))
     pub = subprocess.run(
         ["openssl", "x509", "-in", str(pem), "-pubkey", "-noout"], check=True, capture_output=True
