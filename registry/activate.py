@@ -20,6 +20,7 @@ read by the entry point and handed in as a mapping.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import re
 import stat
@@ -46,7 +47,7 @@ from registry.listos import (  # noqa: F401 - re-exported: the flow and callers 
     candidatos,
 )
 from schemas.rfc import compact
-from signers.efirma import Efirma, Revocacion, load_and_check, load_trusted
+from signers.efirma import Certificado, Efirma, Revocacion, load_and_check, load_trusted
 from signers.ocsp import from_settings as ocsp_from_settings
 from signers.seal import Sello
 from signers.solicitud import Entrega, Firmante
@@ -120,6 +121,7 @@ class Keystore:
         now: datetime,
         trusted: list[x509.Certificate] | None,
         representante: bool = False,
+        revocation: Revocacion | None = None,
     ) -> Efirma:
         """``<RFC>.cer``/``.key`` checked for ``rfc``; or ``<RFC>.representante.cer/.key``
         (password under ``<RFC>.representante``), checked as a FIEL of anyone."""
@@ -142,6 +144,7 @@ class Keystore:
             now=now,
             rfc=None if representante else rfc,
             trusted=trusted,
+            revocation=revocation,
         )
 
     def load_representante(
@@ -151,6 +154,42 @@ class Keystore:
         if not (self.folder / f"{rfc}.representante.cer").is_file():
             return None
         return self.load(rfc, now=now, trusted=trusted, representante=True)
+
+
+def check_keystore(
+    keystore: Keystore, settings: Settings, *, now: datetime
+) -> tuple[list[str], dict[str, EfirmaError], dict[str, datetime]]:
+    """Every FIEL of a keystore through the activation checks (``efirma check --keystore``).
+
+    Returns the names that can sign (``<RFC>`` or ``<RFC>.representante``), the failures and each
+    readable certificate's end of validity.
+    """
+    trusted = load_trusted(settings.sat_ca_dir)
+    revocation = ocsp_from_settings(settings, trusted)
+    nombres = sorted(p.name[: -len(".cer")] for p in keystore.folder.glob("*.cer") if p.is_file())
+
+    def one(nombre: str) -> Efirma | EfirmaError:
+        rfc, _, rep = nombre.partition(".")
+        try:
+            return keystore.load(
+                rfc.upper(),
+                now=now,
+                trusted=trusted,
+                representante=rep.lower() == "representante",
+                revocation=revocation,
+            )
+        except EfirmaError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        done = dict(zip(nombres, pool.map(one, nombres), strict=True))
+    ok = [n for n, d in done.items() if isinstance(d, Efirma)]
+    failed = {n: d for n, d in done.items() if isinstance(d, EfirmaError)}
+    vigencias = {n: d.certificado.valido_hasta for n, d in done.items() if isinstance(d, Efirma)}
+    for n in failed:
+        with contextlib.suppress(EfirmaError):
+            vigencias[n] = Certificado.load(keystore.folder / f"{n}.cer").valido_hasta
+    return ok, failed, vigencias
 
 
 def _sign_all(
