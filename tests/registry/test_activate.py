@@ -8,17 +8,18 @@ import json
 import os
 import shutil
 import subprocess
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, Engine, func, insert, select
+from registry_helpers import LISTO, seed
+from sqlalchemy import Engine, func, select
 
 from buzon.errors import ConfigError
 from buzon.settings import Settings
 from registry import activate as act
 from registry.acuses import cadena_original
-from registry.tables import acuses, alcances, auditoria, medios, particulares
+from registry.tables import acuses, auditoria, particulares
 from signers import demo
 from signers.efirma import Certificado
 from signers.seal import Sello
@@ -31,41 +32,6 @@ MORAL, FISICA = "EKU9003173C9", "XIQB891116QE4"
 @pytest.fixture(scope="module")
 def fiel_key():  # noqa: ANN201
     return demo.new_key()
-
-
-def seed(conn: Connection, spec: dict[str, list[tuple[str, str, str | None]]]) -> None:
-    """Particulares and media: ``{rfc: [(mecanismo, estado, rp or None), ...]}``."""
-    then = NOW - timedelta(days=2)
-    start = conn.execute(select(func.coalesce(func.max(medios.c.id), 0))).scalar_one()
-    conn.execute(
-        insert(particulares),
-        [{"rfc": r, "nombre": f"Empresa {r}", "creado_en": then} for r in spec],
-    )
-    filas_m, filas_a = [], []
-    n = start
-    for rfc, items in spec.items():
-        for mecanismo, estado, rp in items:
-            n += 1
-            valor = f"{rfc.lower()}{n}@x.mx" if mecanismo == "correo" else f"55{n:08d}"
-            filas_m.append(
-                {
-                    "id": n,
-                    "rfc": rfc,
-                    "mecanismo": mecanismo,
-                    "valor": valor,
-                    "estado": estado,
-                    "folio": f"BI-20250227-{n:09d}",
-                    "creado_en": then,
-                    "actualizado_en": then,
-                }
-            )
-            filas_a.append({"medio_id": n, "rfc": rfc, "rp": rp, "creado_en": then})
-    if filas_m:
-        conn.execute(insert(medios), filas_m)
-        conn.execute(insert(alcances), filas_a)
-
-
-LISTO = [("correo", "validado", None), ("telefono", "validado", None)]
 
 
 @pytest.fixture
