@@ -326,3 +326,71 @@ def test_joint_signature_then_the_representative_alone(
     assert Certificado.from_bytes(solo.certificado_pem_representante.encode()).verify(
         solo.cadena_firmada, solo.firma_representante
     )
+
+
+def test_revocation_by_ocsp_good_revoked_unreachable(
+    engine: Engine, fsettings: Settings, fieles, tmp_path: Path, ocsp_responder, closed_port_url
+) -> None:  # noqa: ANN001
+    bueno, revocado, callado = "AAA010101AAA", "BBB010101BBB", "CCC010101CCC"
+    with engine.begin() as conn:
+        seed(conn, dict.fromkeys([bueno, revocado, callado], LISTO))
+    responder = ocsp_responder(fieles.ca, SEED_NOW)
+    base = env_of(fsettings, BUZON_SAT_CA_DIR=str(fieles.ca_dir))
+    out = tmp_path / "sol"
+    assert run(base, "activate", "--solicitudes", str(out)).exit_code == 0
+    for rfc in (bueno, revocado, callado):
+        fiel = fieles.make(f"ocsp-{rfc}", rfc)
+        openssl_sign(out / rfc, fiel, tmp_path)
+        cert = Certificado.load(fiel.cer).cert
+        if rfc == bueno:
+            responder.know(cert)
+        elif rfc == revocado:
+            responder.revoke(cert)
+    # The responder is down for the first import: nothing passes, nothing crashes.
+    down = base | {"BUZON_SAT_OCSP_URL": closed_port_url, "BUZON_SAT_OCSP_TIMEOUT": "2"}
+    assert _firmas_json(down, out) == {
+        "activated": 0,
+        "failed": dict.fromkeys([bueno, revocado, callado], "EFIRMA_REVOCACION_NO_VERIFICADA"),
+        "not_ready": {},
+    }
+    up = base | {"BUZON_SAT_OCSP_URL": responder.url}
+    assert _firmas_json(up, out) == {
+        "activated": 1,
+        "failed": {revocado: "EFIRMA_REVOCADA", callado: "EFIRMA_REVOCACION_NO_VERIFICADA"},
+        "not_ready": {},
+    }
+    assert responder.requests == 3
+
+
+def test_keystore_is_the_same_path_with_a_representative(
+    engine: Engine, fsettings: Settings, fieles, tmp_path: Path
+) -> None:
+    from registry.activate import Keystore, activar
+
+    with engine.begin() as conn:
+        seed(conn, {MORAL: LISTO, FISICA: LISTO})
+    store = tmp_path / "efirmas"
+    store.mkdir()
+    moral = fieles.make("ks-moral", MORAL, representante=REP)
+    rep = fieles.make("ks-rep", REP[0], curp=REP[1])
+    fisica = fieles.make("ks-fisica", FISICA)
+    for stem, fiel in ((MORAL, moral), (f"{MORAL}.representante", rep), (FISICA, fisica)):
+        shutil.copy(fiel.cer, store / f"{stem}.cer")
+        shutil.copy(fiel.key, store / f"{stem}.key")
+    passwords = {
+        MORAL: moral.password,
+        f"{MORAL}.REPRESENTANTE": rep.password,
+        FISICA: fisica.password,
+    }
+    res = activar(engine, fsettings, Keystore(store, passwords))
+    assert res.summary() == {"activated": 2, "not_ready": {}, "failed": {}, "already_active": 0}
+    with engine.connect() as conn:
+        rows = {a.rfc: a for a in conn.execute(select(acuses))}
+        sols = conn.execute(select(solicitudes.c.rfc, solicitudes.c.estado)).all()
+        designados = conn.execute(select(representantes.c.rfc_representante)).scalars().all()
+    assert sorted(sols) == [(MORAL, "usada"), (FISICA, "usada")]
+    assert designados == [REP[0]]
+    a = rows[MORAL]
+    assert a.cadena_firmada.startswith("||SOLICITUD-TERMINOS|1.0|" + a.solicitud + "|")
+    assert (a.numero_certificado, a.numero_certificado_representante) == (moral.numero, rep.numero)
+    assert rows[FISICA].rfc_representante is None and rows[FISICA].firma
