@@ -17,13 +17,14 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
 from buzon.errors import EfirmaArchivoInvalido, EfirmaFirmaInvalida, SolicitudDesconocida
-from signers.efirma import Efirma
+from signers.efirma import Certificado, Efirma
 
 PREFIJO = "SOLICITUD-TERMINOS"
 VERSION = "1.0"
@@ -155,3 +156,36 @@ def read_entrega(folder: Path) -> Entrega | None:
         titular=_firmante(folder),
         representante=_firmante(rep_dir) if rep_dir.is_dir() else None,
     )
+
+
+def verify_firmas(item: dict, certificado_pem: Callable[[str], str | None]) -> list[str]:
+    """Check every firma of an exported T&C acuse; the Spanish reasons it fails (empty = ok).
+
+    ``item`` is one ``acuses.jsonl`` object; ``certificado_pem(numero)`` returns the PEM of that
+    certificate (``certificados/<numero>.pem``) or ``None``. Firmas cover ``cadena_firmada`` when
+    present (signing requests, cadena 3.1), else the acuse's own cadena (acuses before 3.1).
+    For ``buzon verify``.
+    """
+    cadena = item.get("cadena_firmada") or item.get("cadena_original") or ""
+    fallas: list[str] = []
+    for quien, firma_key, numero_key in (
+        ("particular", "firma", "numero_certificado"),
+        ("representante", "firma_representante", "numero_certificado_representante"),
+    ):
+        firma, numero = item.get(firma_key), item.get(numero_key)
+        if not firma and not numero:
+            continue
+        pem = certificado_pem(numero) if numero else None
+        if not firma or pem is None:
+            fallas.append(f"falta la firma o el certificado del {quien} ({numero or 'sin número'})")
+            continue
+        try:
+            cert = Certificado.from_bytes(pem.encode("ascii"))
+        except (EfirmaArchivoInvalido, UnicodeEncodeError):
+            fallas.append(f"el certificado del {quien} ({numero}) no es legible")
+            continue
+        if cert.numero_certificado != numero:
+            fallas.append(f"el certificado del {quien} no es el número {numero}")
+        elif not cert.verify(cadena, firma):
+            fallas.append(f"la firma del {quien} ({numero}) no corresponde a la cadena firmada")
+    return fallas

@@ -221,18 +221,23 @@ def firmar_command(
     from signers.solicitud import parse_cabecera, read_cadena, sign_solicitud
 
     settings = Settings()
-    cabecera = parse_cabecera(read_cadena(carpeta))
-    password = read_password(password_file, settings)
-    efirma_ = Efirma.load(cer, key, password, validate=True)
-    trusted = load_trusted(settings.sat_ca_dir)
-    check(
-        efirma_.certificado,
-        now=settings.clock(),
-        rfc=None if representante else cabecera.rfc,
-        trusted=trusted,
-        revocation=from_settings(settings, trusted),
-    )
-    dest = sign_solicitud(carpeta, efirma_, representante=representante)
+    try:
+        cabecera = parse_cabecera(read_cadena(carpeta))
+        password = read_password(password_file, settings)
+        efirma_ = Efirma.load(cer, key, password, validate=True)
+        trusted = load_trusted(settings.sat_ca_dir)
+        check(
+            efirma_.certificado,
+            now=settings.clock(),
+            rfc=None if representante else cabecera.rfc,
+            trusted=trusted,
+            revocation=from_settings(settings, trusted),
+        )
+        dest = sign_solicitud(carpeta, efirma_, representante=representante)
+    except EfirmaError as exc:
+        # The code first, as `efirma check` prints it: the holder reports it to the operator.
+        click.echo(f"error: {exc.code}: {exc.one_line()}", err=True)
+        raise click.exceptions.Exit(exc.exit_code) from None
     quien = "del representante " if representante else ""
     click.echo(
         f"firma {quien}escrita: {dest}/firma.b64 y {dest}/efirma.cer "

@@ -22,6 +22,7 @@ from buzon.cli import cli
 from buzon.settings import Settings
 from registry.tables import acuses, particulares, representantes, solicitudes, terminos_textos
 from signers.efirma import Certificado
+from signers.solicitud import verify_firmas
 from signers.tyc import cargar
 
 MORAL, FISICA = "EKU9003173C9", "XIQB891116QE4"
@@ -201,6 +202,10 @@ def test_refusals_leave_the_request_open(
     assert run(env, "activate", "--solicitudes", str(out)).exit_code == 0
     buenos = {r: fieles.make(f"ok-{r}", r) for r in todos}
 
+    # `efirma firmar` runs the checks first: another RFC's FIEL writes nothing.
+    r = firmar(env, out / FISICA, buenos[otro])
+    assert r.exit_code == 1 and "EFIRMA_RFC_DISTINTO" in r.stderr and "Traceback" not in r.output
+    assert not (out / FISICA / "firma.b64").exists() and not (out / FISICA / "efirma.cer").exists()
     # Tampered firma (one byte flipped).
     openssl_sign(out / FISICA, buenos[FISICA], tmp_path)
     raw = bytearray(base64.b64decode((out / FISICA / "firma.b64").read_text()))
@@ -310,6 +315,20 @@ def test_joint_signature_then_the_representative_alone(
     assert item["rfc_representante"] == REP[0]
     assert item["firma_representante"] == row.firma_representante
     assert (export / "certificados" / f"{rep.numero}.pem").is_file()
+
+    def pem(numero: str) -> str | None:
+        path = export / "certificados" / f"{numero}.pem"
+        return path.read_text() if path.is_file() else None
+
+    # What `buzon verify` runs on an export: every firma over the signed request.
+    assert verify_firmas(item, pem) == []
+    raw = bytearray(base64.b64decode(item["firma_representante"]))
+    raw[-1] ^= 0x01
+    otra = dict(item, firma_representante=base64.b64encode(bytes(raw)).decode())
+    assert verify_firmas(otra, pem) == [
+        f"la firma del representante ({rep.numero}) no corresponde a la cadena firmada"
+    ]
+    assert verify_firmas(dict(item, cadena_firmada=item["cadena_original"]), pem) != []
 
     # Later requests for the RFC may be signed by the designated representative alone. (The
     # activation is undone by hand here: the product has no command that does it.)
