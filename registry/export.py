@@ -75,12 +75,7 @@ def exportar(conn: Connection, sello: Sello, out: Path, *, rfc: str | None = Non
                 item["numero_certificado"] = row.numero_certificado
                 # T&C acuses: the particular's FIEL certificate, so the firma verifies with
                 # openssl alone (certificados/<numero_certificado>.pem). The number is 20 digits.
-                if row.certificado_pem and row.numero_certificado.isalnum():
-                    certs = out / "certificados"
-                    certs.mkdir(exist_ok=True)
-                    (certs / f"{row.numero_certificado}.pem").write_text(
-                        row.certificado_pem, encoding="ascii"
-                    )
+                _write_certificado(out, row.numero_certificado, row.certificado_pem)
             _firmas(item, row, out)
             fh.write(json.dumps(item, ensure_ascii=False) + "\n")
             n += 1
@@ -98,9 +93,12 @@ def _firmas(item: dict, row: Any, out: Path) -> None:
     item["rfc_representante"] = row.rfc_representante
     item["numero_certificado_representante"] = row.numero_certificado_representante
     item["firma_representante"] = row.firma_representante
-    if row.certificado_pem_representante and row.numero_certificado_representante.isalnum():
+    _write_certificado(out, row.numero_certificado_representante, row.certificado_pem_representante)
+
+
+def _write_certificado(out: Path, numero: str, pem: str | None) -> None:
+    """``certificados/<numero>.pem`` (the number is 20 digits; anything else is not a file name)."""
+    if pem and numero.isalnum():
         certs = out / "certificados"
         certs.mkdir(exist_ok=True)
-        (certs / f"{row.numero_certificado_representante}.pem").write_text(
-            row.certificado_pem_representante, encoding="ascii"
-        )
+        (certs / f"{numero}.pem").write_text(pem, encoding="ascii")

@@ -43,6 +43,13 @@ def read_password(password_file: Path | None, settings) -> str:  # noqa: ANN001 
         ) from None
 
 
+PASSWORD_FILE = click.option(
+    "--password-file",
+    type=click.Path(path_type=Path),
+    help="Archivo con la contraseña de la llave (si no, BUZON_EFIRMA_PASSWORD o se pregunta).",
+)
+
+
 @click.group()
 def efirma() -> None:
     """Revisa y usa e.firmas (FIEL) del SAT.
@@ -57,11 +64,7 @@ def efirma() -> None:
 @efirma.command("check")
 @click.option("--cer", "cer", type=click.Path(path_type=Path), help="Certificado (.cer).")
 @click.option("--key", "key", type=click.Path(path_type=Path), help="Llave privada (.key).")
-@click.option(
-    "--password-file",
-    type=click.Path(path_type=Path),
-    help="Archivo con la contraseña de la llave (si no, BUZON_EFIRMA_PASSWORD o se pregunta).",
-)
+@PASSWORD_FILE
 @click.option("--rfc", help="Exige además que el certificado sea de este RFC.")
 @click.option(
     "--keystore",
@@ -191,11 +194,7 @@ def _check_keystore(folder: Path, dias: int, as_json: bool, settings) -> None:  
 )
 @click.option("--cer", "cer", type=click.Path(path_type=Path), required=True, help="Su .cer.")
 @click.option("--key", "key", type=click.Path(path_type=Path), required=True, help="Su .key.")
-@click.option(
-    "--password-file",
-    type=click.Path(path_type=Path),
-    help="Archivo con la contraseña de la llave (si no, BUZON_EFIRMA_PASSWORD o se pregunta).",
-)
+@PASSWORD_FILE
 @click.option(
     "--representante",
     is_flag=True,

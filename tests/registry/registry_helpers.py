@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from sqlalchemy import Connection, func, insert, select
 
+from buzon.settings import Settings
 from registry.tables import alcances, medios, particulares
 from signers.seal import Sello
 
@@ -95,3 +96,16 @@ def seed(conn: Connection, spec: dict[str, list[tuple[str, str, str | None]]]) -
     if filas_m:
         conn.execute(insert(medios), filas_m)
         conn.execute(insert(alcances), filas_a)
+
+
+def cli_env(s: Settings, **extra: str) -> dict[str, str]:
+    """The environment a CLI test passes to CliRunner: the same store, seal and instant."""
+    env = {
+        "BUZON_HOME": str(s.home),
+        "BUZON_NOW": (s.now or SEED_NOW).isoformat(),
+        "BUZON_SEAL_KEY": str(s.seal_key),
+        "BUZON_SEAL_CERT": str(s.seal_cert),
+    }
+    if s.database_url:
+        env["BUZON_DATABASE_URL"] = s.database_url
+    return env | extra

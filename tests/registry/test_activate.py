@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from registry_helpers import LISTO, seed
+from registry_helpers import LISTO, cli_env, seed
 from sqlalchemy import Engine, func, select
 
 from buzon.errors import ConfigError
@@ -272,18 +272,6 @@ def test_operator_tyc_and_trusted_ca(
     assert "(operador)" in detalle
 
 
-def _env(s: Settings) -> dict[str, str]:
-    env = {
-        "BUZON_HOME": str(s.home),
-        "BUZON_NOW": NOW.isoformat(),
-        "BUZON_SEAL_KEY": str(s.seal_key),
-        "BUZON_SEAL_CERT": str(s.seal_cert),
-    }
-    if s.database_url:
-        env["BUZON_DATABASE_URL"] = s.database_url
-    return env
-
-
 def test_cli_activate_and_export(
     engine: Engine, asettings: Settings, tmp_path: Path, fiel_key
 ) -> None:
@@ -295,7 +283,7 @@ def test_cli_activate_and_export(
     with engine.begin() as conn:
         seed(conn, {MORAL: LISTO, FISICA: LISTO[:1], bad: LISTO})
     folder = keystore(tmp_path, [MORAL], fiel_key)
-    env = _env(asettings)
+    env = cli_env(asettings)
     runner = CliRunner()
     r = runner.invoke(cli, ["activate", "--keystore", str(folder), "--json"], env=env)
     assert r.exit_code == 1, r.output  # one FIEL failed

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from registry_helpers import LISTO, SEED_NOW, seed
+from registry_helpers import LISTO, SEED_NOW, cli_env, seed
 from sqlalchemy import Engine, func, select, update
 
 from buzon.cli import cli
@@ -32,18 +32,6 @@ REP = ("VADA800927DJ3", "VADA800927HSRSRL05")
 @pytest.fixture
 def fsettings(rsettings: Settings) -> Settings:
     return rsettings.model_copy(update={"now": SEED_NOW})
-
-
-def env_of(s: Settings, **extra: str) -> dict[str, str]:
-    env = {
-        "BUZON_HOME": str(s.home),
-        "BUZON_NOW": SEED_NOW.isoformat(),
-        "BUZON_SEAL_KEY": str(s.seal_key),
-        "BUZON_SEAL_CERT": str(s.seal_cert),
-    }
-    if s.database_url:
-        env["BUZON_DATABASE_URL"] = s.database_url
-    return env | extra
 
 
 def run(env: dict[str, str], *args: str) -> Result:
@@ -95,7 +83,7 @@ def test_requests_signed_by_buzon_and_by_openssl_activate_once(
 ) -> None:
     with engine.begin() as conn:
         seed(conn, {MORAL: LISTO, FISICA: LISTO, "CCC010101AAA": LISTO[:1]})
-    env = env_of(fsettings)
+    env = cli_env(fsettings)
     out = tmp_path / "solicitudes"
     r = run(env, "activate", "--solicitudes", str(out), "--json")
     assert r.exit_code == 0, r.output
@@ -197,7 +185,7 @@ def test_refusals_leave_the_request_open(
     todos = [FISICA, otro, csd, vence, ajeno, rep]
     with engine.begin() as conn:
         seed(conn, dict.fromkeys(todos, LISTO))
-    env = env_of(fsettings, BUZON_SAT_CA_DIR=str(fieles.ca_dir))
+    env = cli_env(fsettings, BUZON_SAT_CA_DIR=str(fieles.ca_dir))
     out = tmp_path / "sol"
     assert run(env, "activate", "--solicitudes", str(out)).exit_code == 0
     buenos = {r: fieles.make(f"ok-{r}", r) for r in todos}
@@ -283,7 +271,7 @@ def test_joint_signature_then_the_representative_alone(
 ) -> None:
     with engine.begin() as conn:
         seed(conn, {MORAL: LISTO})
-    env = env_of(fsettings)
+    env = cli_env(fsettings)
     out = tmp_path / "sol"
     assert run(env, "activate", "--solicitudes", str(out)).exit_code == 0
     moral = fieles.make("moral-conj", MORAL, representante=REP)
@@ -354,7 +342,7 @@ def test_revocation_by_ocsp_good_revoked_unreachable(
     with engine.begin() as conn:
         seed(conn, dict.fromkeys([bueno, revocado, callado], LISTO))
     responder = ocsp_responder(fieles.ca, SEED_NOW)
-    base = env_of(fsettings, BUZON_SAT_CA_DIR=str(fieles.ca_dir))
+    base = cli_env(fsettings, BUZON_SAT_CA_DIR=str(fieles.ca_dir))
     out = tmp_path / "sol"
     assert run(base, "activate", "--solicitudes", str(out)).exit_code == 0
     for rfc in (bueno, revocado, callado):
