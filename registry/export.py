@@ -9,7 +9,8 @@ T&C acuses also carry ``firma`` and ``numero_certificado``; the particular's FIE
 written to ``certificados/<numero_certificado>.pem`` and checks the firma the same way. Since
 cadena 3.1 the firmas cover ``cadena_firmada`` (the signing request's exact bytes), and a joint
 signature adds ``rfc_representante``, ``numero_certificado_representante`` and
-``firma_representante`` (its certificate under ``certificados/`` too).
+``firma_representante`` (its certificate under ``certificados/`` too). The exact T&C texts signed
+are written to ``terminos/<sha256>.txt`` (index: ``terminos/versiones.tsv``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from registry.acuses import fecha_local
-from registry.tables import acuses
+from registry.tables import acuses, terminos_textos
 from signers.seal import Sello
 
 
@@ -81,7 +82,22 @@ def exportar(conn: Connection, sello: Sello, out: Path, *, rfc: str | None = Non
             n += 1
     os.replace(tmp, out / "acuses.jsonl")
     (out / "sello.pem").write_text(sello.certificate_pem, encoding="ascii")
+    _write_terminos(conn, out)
     return n
+
+
+def _write_terminos(conn: Connection, out: Path) -> None:
+    """``terminos/<sha256>.txt``: the exact T&C text of every version signed (the cadena names
+    its SHA-256, so the file name is the check; the version is the first line of the index)."""
+    rows = conn.execute(select(terminos_textos).order_by(terminos_textos.c.version)).all()
+    if not rows:
+        return
+    folder = out / "terminos"
+    folder.mkdir(exist_ok=True)
+    for r in rows:
+        (folder / f"{r.sha256}.txt").write_bytes(r.texto.encode("utf-8"))
+    indice = "".join(f"{r.version}\t{r.sha256}\n" for r in rows)
+    (folder / "versiones.tsv").write_text("version\tsha256\n" + indice, encoding="utf-8")
 
 
 def _firmas(item: dict, row: Any, out: Path) -> None:

@@ -160,6 +160,9 @@ def test_requests_signed_by_buzon_and_by_openssl_activate_once(
     assert run(env, "acuses", "--out", str(export)).exit_code == 0
     items = [json.loads(x) for x in (export / "acuses.jsonl").read_text().splitlines()]
     assert {i["rfc"] for i in items} == {MORAL, FISICA}
+    texto = (export / "terminos" / f"{tyc.sha256}.txt").read_bytes()
+    assert hashlib.sha256(texto).hexdigest() == tyc.sha256 and texto.decode() == tyc.texto
+    assert f"{tyc.version}\t{tyc.sha256}" in (export / "terminos" / "versiones.tsv").read_text()
     for item in items:
         assert item["cadena_firmada"] != item["cadena_original"]
         pem = export / "certificados" / f"{item['numero_certificado']}.pem"
@@ -401,3 +404,31 @@ def test_keystore_is_the_same_path_with_a_representative(
     assert a.cadena_firmada.startswith("||SOLICITUD-TERMINOS|1.0|" + a.solicitud + "|")
     assert (a.numero_certificado, a.numero_certificado_representante) == (moral.numero, rep.numero)
     assert rows[FISICA].rfc_representante is None and rows[FISICA].firma
+
+
+def test_a_new_tyc_version_replaces_the_open_request(
+    engine: Engine, fsettings: Settings, fieles, tmp_path: Path
+) -> None:
+    with engine.begin() as conn:
+        seed(conn, {FISICA: LISTO})
+    env = cli_env(fsettings)
+    out = tmp_path / "sol"
+    assert run(env, "activate", "--solicitudes", str(out)).exit_code == 0
+    vieja = (out / FISICA / "cadena.txt").read_bytes()
+    openssl_sign(out / FISICA, fieles.make("tyc-fisica", FISICA), tmp_path)
+    firmado = tmp_path / "firmado"
+    shutil.copytree(out, firmado)
+    oficial = tmp_path / "oficial.txt"
+    oficial.write_text("Texto oficial de los términos.\n", encoding="utf-8")
+    nuevo = env | {"BUZON_TYC_FILE": str(oficial), "BUZON_TYC_VERSION": "2024-08"}
+    r = run(nuevo, "activate", "--solicitudes", str(out), "--json")
+    assert json.loads(r.stdout)["requests"] == 1
+    assert (out / FISICA / "cadena.txt").read_bytes() != vieja
+    assert (out / FISICA / "terminos.txt").read_text(encoding="utf-8") == oficial.read_text()
+    assert "|2024-08|" in (out / FISICA / "cadena.txt").read_text()
+    # The firma over the request for the old text is refused; the same version with another text
+    # is a configuration error, not a silent second meaning.
+    assert _firmas_json(nuevo, firmado)["failed"] == {FISICA: "SOLICITUD_DESCONOCIDA"}
+    oficial.write_text("Otro texto con la misma versión.\n", encoding="utf-8")
+    r = run(nuevo, "activate", "--solicitudes", str(out))
+    assert r.exit_code != 0 and "ya se usó con otro texto" in r.stderr
