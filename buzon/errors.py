@@ -205,13 +205,13 @@ class EfirmaRevocada(EfirmaError):
 
 
 class EfirmaRevocacionNoVerificada(EfirmaError):
-    """The OCSP responder could not say (unreachable, malformed or unknown): neither pass nor crash."""
+    """OCSP could not say (responder down, bad or unknown answer): neither a pass nor a crash."""
 
     code = "EFIRMA_REVOCACION_NO_VERIFICADA"
 
 
 class SolicitudDesconocida(EfirmaError):
-    """The signed request is not an open one of this registry (unknown, used, replaced, other RFC)."""
+    """Not an open request of this registry (unknown, used, replaced or another RFC's)."""
 
     code = "SOLICITUD_DESCONOCIDA"
 

@@ -36,7 +36,7 @@ from sqlalchemy import Engine
 
 from buzon.errors import ConfigError, EfirmaArchivoInvalido, EfirmaContrasena, EfirmaError
 from buzon.settings import Settings
-from registry.firmas import Solicitud, importar, open_solicitudes
+from registry.firmas import importar
 from registry.listos import (  # noqa: F401 - re-exported: the flow and callers import them here
     ACTIVADO,
     FALTA_CORREO,
@@ -46,6 +46,7 @@ from registry.listos import (  # noqa: F401 - re-exported: the flow and callers 
     Resultado,
     candidatos,
 )
+from registry.solicitudes import Solicitud, open_solicitudes
 from schemas.rfc import compact
 from signers.efirma import Certificado, Efirma, Revocacion, load_and_check, load_trusted
 from signers.ocsp import from_settings as ocsp_from_settings
