@@ -57,10 +57,24 @@ def parse_cabecera(cadena: bytes) -> Cabecera:
     return Cabecera(folio=parts[4], rfc=parts[6])
 
 
+# RSA signature sizes (1024-4096-bit keys): a firma.b64 holding the raw bytes that ``openssl dgst
+# -sign -out`` writes is accepted too; the signature is verified either way.
+_RAW_SIZES = {128, 256, 384, 512}
+
+
+def _decode(data: bytes) -> bytes:
+    try:
+        return base64.b64decode(b"".join(data.split()), validate=True)
+    except (binascii.Error, ValueError):
+        if len(data) in _RAW_SIZES:
+            return data
+        raise
+
+
 def read_firma(path: Path) -> str:
     """``firma.b64`` as canonical base64 (line breaks and spaces from ``base64`` tools ignored)."""
     try:
-        raw = base64.b64decode(b"".join(path.read_bytes().split()), validate=True)
+        raw = _decode(path.read_bytes())
     except (binascii.Error, ValueError):
         raise EfirmaFirmaInvalida(
             f"{path.name} no contiene base64 válido", archivo=str(path)

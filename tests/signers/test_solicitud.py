@@ -41,6 +41,9 @@ def test_sign_and_read_back(sat, tmp_path: Path) -> None:  # noqa: ANN001
     assert b"\n" in wrapped[:-1]
     (folder / "firma.b64").write_bytes(wrapped)
     assert sol.read_entrega(folder).titular.firma == entrega.titular.firma  # type: ignore[union-attr]
+    # ... and so do the raw bytes `openssl dgst -sign -out firma.b64` would leave.
+    (folder / "firma.b64").write_bytes(raw)
+    assert sol.read_entrega(folder).titular.firma == entrega.titular.firma  # type: ignore[union-attr]
 
 
 def test_bad_folders(tmp_path: Path) -> None:
