@@ -233,7 +233,13 @@ def activar_chunk(
     now: datetime,
     revocation: Revocacion | None = None,
 ) -> Resultado:
-    """The one path, in memory: open the requests, sign them with the keystore, import them."""
+    """The one path, in memory: open the requests, sign them with the keystore, import them.
+
+    ``revocation`` defaults to the configured OCSP responder, so callers that predate it (the
+    Prefect flow) still check revocation when ``BUZON_SAT_OCSP_URL`` is set.
+    """
+    if revocation is None:
+        revocation = ocsp_from_settings(settings, trusted)
     pedidas, plan = open_solicitudes(engine, settings, rfcs, tyc=tyc, now=now)
     entregas, failed = _sign_all(keystore, pedidas, now, trusted)
     res = importar(
