@@ -203,7 +203,7 @@ def _sign_all(
 
     def firmante(efirma: Efirma, cadena: bytes) -> Firmante:
         der = efirma.certificado.cert.public_bytes(serialization.Encoding.DER)
-        return Firmante(firma=efirma.sign(cadena), certificado=der)
+        return Firmante(efirma.sign(cadena), der, parsed=efirma.certificado)
 
     def one(s: Solicitud) -> Entrega | EfirmaError:
         cadena = s.cadena.encode("utf-8")

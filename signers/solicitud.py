@@ -18,7 +18,7 @@ import base64
 import binascii
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -124,10 +124,20 @@ def sign_solicitud(folder: Path, efirma: Efirma, *, representante: bool = False)
 
 @dataclass(frozen=True)
 class Firmante:
-    """One signer's contribution: the firma (canonical base64) and the certificate bytes."""
+    """One signer's contribution: the firma (canonical base64) and the certificate bytes.
+
+    ``parsed`` may carry the certificate already parsed from exactly those bytes (the keystore
+    path has it in hand), which saves parsing it twice; every check still runs on it.
+    """
 
     firma: str
     certificado: bytes
+    parsed: Certificado | None = field(default=None, compare=False, repr=False)
+
+    def cert(self) -> Certificado:
+        if self.parsed is not None:
+            return self.parsed
+        return Certificado.from_bytes(self.certificado, archivo=CERTIFICADO)
 
 
 @dataclass(frozen=True)
