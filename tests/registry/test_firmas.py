@@ -55,6 +55,18 @@ def firmar(env: dict[str, str], folder: Path, fiel, *extra: str) -> Result:  # n
     )
 
 
+def requests_for(
+    engine: Engine, s: Settings, tmp_path: Path, spec: dict, **extra: str
+) -> tuple[dict[str, str], Path]:
+    """Seed ``spec`` and write its signing requests to ``tmp_path/sol``; the CLI env and folder."""
+    with engine.begin() as conn:
+        seed(conn, spec)
+    env = cli_env(s, **extra)
+    out = tmp_path / "sol"
+    assert run(env, "activate", "--solicitudes", str(out)).exit_code == 0
+    return env, out
+
+
 def openssl_sign(folder: Path, fiel, work: Path) -> None:  # noqa: ANN001
     """Exactly the LEEME's openssl route: convert the SAT DER key, sign, base64, copy the .cer."""
     pem = work / "llave.pem"
@@ -272,11 +284,7 @@ def test_refusals_leave_the_request_open(
 def test_joint_signature_then_the_representative_alone(
     engine: Engine, fsettings: Settings, fieles, tmp_path: Path
 ) -> None:
-    with engine.begin() as conn:
-        seed(conn, {MORAL: LISTO})
-    env = cli_env(fsettings)
-    out = tmp_path / "sol"
-    assert run(env, "activate", "--solicitudes", str(out)).exit_code == 0
+    env, out = requests_for(engine, fsettings, tmp_path, {MORAL: LISTO})
     moral = fieles.make("moral-conj", MORAL, representante=REP)
     rep = fieles.make("rep-conj", REP[0], curp=REP[1])
     assert firmar(env, out / MORAL, moral).exit_code == 0
@@ -409,11 +417,7 @@ def test_keystore_is_the_same_path_with_a_representative(
 def test_a_new_tyc_version_replaces_the_open_request(
     engine: Engine, fsettings: Settings, fieles, tmp_path: Path
 ) -> None:
-    with engine.begin() as conn:
-        seed(conn, {FISICA: LISTO})
-    env = cli_env(fsettings)
-    out = tmp_path / "sol"
-    assert run(env, "activate", "--solicitudes", str(out)).exit_code == 0
+    env, out = requests_for(engine, fsettings, tmp_path, {FISICA: LISTO})
     vieja = (out / FISICA / "cadena.txt").read_bytes()
     openssl_sign(out / FISICA, fieles.make("tyc-fisica", FISICA), tmp_path)
     firmado = tmp_path / "firmado"
