@@ -285,8 +285,11 @@ def trozos(
     eventos = eventos.with_columns(contenido_hash(key, eventos))  # once; aplicar reuses it
     if eventos.height <= chunk_media:  # at most that many media: one chunk
         return [eventos]
-    seq = eventos.with_columns(seq=pl.int_range(0, pl.len(), dtype=pl.Int64))
     with engine.connect() as conn:
+        # A store with at most that many media is one chunk too: no need to resolve them.
+        if conn.exec_driver_sql("SELECT count(*) FROM medios").scalar_one() <= chunk_media:
+            return [eventos]
+        seq = eventos.with_columns(seq=pl.int_range(0, pl.len(), dtype=pl.Int64))
         prep, _ = io.preparar(conn, key, seq)
     del seq
     medio = prep.sort("seq")["medio_id"]
