@@ -1,4 +1,4 @@
-"""Prefect flow: reconcile callbacks into states (``registry.reconcile`` does the work).
+"""Prefect flow: reconcile callbacks into states (``reconcile.apply`` does the work).
 
 Parameters are file paths only; settings (database URL, HMAC key) are built inside the run from
 the environment. One task per file checks it (I/O, retried); one task imports, applies and expires
