@@ -276,7 +276,8 @@ def trozos(
     engine: Engine, settings: Settings, eventos: pl.DataFrame, chunk_media: int
 ) -> list[pl.DataFrame]:
     """Split validated events into chunks of at most ``chunk_media`` media, each event with its
-    medium (events that reach no medium go with the first chunk), arrival order kept.
+    medium (events that reach no medium, or are already recorded, go with the first chunk),
+    arrival order kept.
 
     The media are resolved once up front, in a read; each chunk resolves them again inside its
     own transaction, so a medium that changed meanwhile is still decided on its current state.
@@ -289,10 +290,18 @@ def trozos(
         # A store with at most that many media is one chunk too: no need to resolve them.
         if conn.exec_driver_sql("SELECT count(*) FROM medios").scalar_one() <= chunk_media:
             return [eventos]
-        seq = eventos.with_columns(seq=pl.int_range(0, pl.len(), dtype=pl.Int64))
+        # Events already recorded (a re-run after a crash, a re-imported file) are only counted
+        # as duplicates by aplicar: no need to resolve them, they ride with the first chunk.
+        nuevo = ~eventos["hash"].is_in(io.hashes_existentes(conn, eventos).implode())
+        if nuevo.sum() <= chunk_media:
+            return [eventos]
+        nuevos = nuevo.arg_true()
+        seq = eventos[nuevos].with_columns(seq=pl.int_range(0, pl.len(), dtype=pl.Int64))
         prep, _ = io.preparar(conn, key, seq)
     del seq
-    medio = prep.sort("seq")["medio_id"]
+    medio = pl.Series("medio_id", [None] * eventos.height, dtype=pl.Int64).scatter(
+        nuevos, prep.sort("seq")["medio_id"]
+    )
     del prep
     rango = medio.rank("dense") - 1  # 0, 1, ... over the distinct media, by id
     trozo = (rango // chunk_media).fill_null(0).cast(pl.Int64).alias("_trozo")
