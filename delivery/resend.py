@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import Engine, func, select, update
 
 from buzon.errors import LimitReachedError, NotFoundError, TransitionError
@@ -11,19 +9,12 @@ from buzon.settings import Settings
 from delivery.dispatcher import SendStats, dispatch_lock, dispatch_locked
 from registry import audit, transitions
 from registry import outbox as registry_outbox
-from registry.states import ACTIVOS, Estado
+from registry.reader import find_medio
+from registry.states import Estado
 from registry.tables import medios, outbox
-
-
-def _normalize(valor: str) -> str:
-    valor = valor.strip()
-    if "@" in valor:
-        return valor.lower()
-    digits = re.sub(r"\D", "", valor.removesuffix(".0"))
-    for prefix in ("521", "52", "044", "045"):
-        if len(digits) == 10 + len(prefix) and digits.startswith(prefix):
-            return digits[len(prefix) :]
-    return digits
+from registry.ventanas import vence_registro
+from schemas import medio as medio_mod
+from schemas import rfc as rfc_mod
 
 
 def resend(
@@ -43,19 +34,13 @@ def resend(
     from registry.db import get_engine
 
     engine = engine or get_engine(settings)
-    rfc = re.sub(r"[\s_-]", "", rfc).upper()
-    valor = _normalize(medio)
+    rfc = rfc_mod.compact(rfc)
+    mecanismo, valor = medio_mod.compact(medio)
     # Under the dispatcher lock: a batch running now cannot be half-way through the old message.
     with dispatch_lock(settings, engine):
         now = settings.clock()
         with engine.begin() as conn:
-            m = conn.execute(
-                select(medios).where(
-                    medios.c.rfc == rfc,
-                    medios.c.valor == valor,
-                    medios.c.estado.in_([e.value for e in ACTIVOS]),
-                )
-            ).first()
+            m = find_medio(conn, rfc, mecanismo, valor)
             if m is None:
                 raise NotFoundError(
                     "no hay un medio de contacto activo con ese valor para el RFC",
@@ -85,7 +70,10 @@ def resend(
                 )
                 .values(estado="descartado", error="reemplazado por un reenvío")
             )
-            transitions.desarmar(conn, m.id, now)
+            # A resend opens a new window (registry.ventanas), kept by its first send.
+            transitions.desarmar(
+                conn, m.id, now, vence_en=vence_registro(now, settings.validity_hours)
+            )
             new_id = registry_outbox.queue_one(
                 conn,
                 {"medio_id": m.id, "tipo": "verificacion", "mecanismo": m.mecanismo,

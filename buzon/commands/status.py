@@ -24,12 +24,12 @@ def status(rfc: str | None, por_rp: bool, as_json: bool) -> None:
     """
     from buzon.settings import Settings
     from registry.db import get_engine
-    from registry.status import status as leer
+    from registry.reader import count_estados
     from schemas.rfc import compact
 
     settings = Settings()
     with get_engine(settings).connect() as conn:
-        data = leer(conn, compact(rfc) if rfc else None)
+        data = count_estados(conn, compact(rfc) if rfc else None)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False))
         return
@@ -51,5 +51,10 @@ def status(rfc: str | None, por_rp: bool, as_json: bool) -> None:
         for rp in rps_by_rfc.get(item["rfc"], []):
             table.add_row(f"  {rp['rp']}", *(str(rp["por_estado"][e]) for e in estados))
     Console(width=max(Console().width, 120)).print(table)
+    act = data["activacion"]
+    click.echo(
+        f"RFC activados: {act['activado']} (antes del 06/08/2024: {act['activado_previo']}); "
+        f"pendientes: {act['pendiente']}"
+    )
     if not (por_rp or rfc) and data["rps"]:
         click.echo(f"({len(data['rps'])} registros patronales; detalle con --por-rp o --rfc)")

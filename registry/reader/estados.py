@@ -14,8 +14,9 @@ def _vacio() -> dict[str, int]:
     return {str(e): 0 for e in Estado}
 
 
-def status(conn: Connection, rfc: str | None = None) -> dict[str, Any]:
-    """``{"por_estado": {state: n}, "rfcs": [...], "rps": [...]}``; every state is listed."""
+def count_estados(conn: Connection, rfc: str | None = None) -> dict[str, Any]:
+    """``{"por_estado": {state: n}, "medios": n, "rfcs": [...], "rps": [...]}`` (the
+    ``buzon status --json`` object); every state is listed, ``rfc`` narrows to one RFC."""
     por_estado = _vacio()
     por_rfc: dict[str, dict[str, int]] = {}
     q = select(medios.c.rfc, medios.c.estado, func.count()).group_by(medios.c.rfc, medios.c.estado)
@@ -51,4 +52,20 @@ def status(conn: Connection, rfc: str | None = None) -> dict[str, Any]:
         "medios": sum(por_estado.values()),
         "rfcs": rfcs,
         "rps": rps,
+        "activacion": activacion(conn, rfc),
+    }
+
+
+def activacion(conn: Connection, rfc: str | None = None) -> dict[str, int]:
+    """RFCs by activation: ``activado`` counts those activated before 06/08/2024 too (guide
+    section VIII), which ``activado_previo`` also shows apart; ``pendiente`` the rest."""
+    q = select(particulares.c.estado, func.count()).group_by(particulares.c.estado)
+    if rfc is not None:
+        q = q.where(particulares.c.rfc == rfc)
+    n = dict(conn.execute(q).all())
+    previos = n.get("activado_previo", 0)
+    return {
+        "activado": n.get("activado", 0) + previos,
+        "activado_previo": previos,
+        "pendiente": sum(v for k, v in n.items() if k not in ("activado", "activado_previo")),
     }
