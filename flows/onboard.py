@@ -28,8 +28,12 @@ from prefect.cache_policies import NO_CACHE
 from buzon.settings import Settings
 from flows.activate import activate_flow
 from flows.apply import apply_accepted
+from flows.paths import default_out
 from flows.reconcile import reconcile_flow
+from flows.report import report_flow
 from flows.send import send_flow
+from registry.db import get_engine
+from registry.firmas import import_firmas
 
 ETAPAS = ("plan", "apply", "send", "reconcile", "activate", "report")
 log = logging.getLogger("buzon.run")
@@ -104,6 +108,19 @@ def _apply_shards(accepted, sync: bool, shards: int) -> dict[str, Any]:  # noqa:
     return total.as_dict() | {"shards": shards}
 
 
+@task(cache_policy=NO_CACHE)
+def firmas_task(folder: str) -> dict[str, Any]:
+    """Import the signatures the holders returned (``folder/<RFC>/``) and activate those RFCs."""
+    settings = Settings()
+    return import_firmas(get_engine(settings), settings, Path(folder))
+
+
+@flow(name="buzon-report-diario")
+def daily_report_flow() -> dict[str, Any]:
+    """The scheduled report: everything ``buzon report`` writes, into ``default_out``."""
+    return report_flow(str(default_out(Settings())))
+
+
 @flow(name="buzon-run")
 def onboard_flow(
     paths: list[str],
@@ -111,9 +128,16 @@ def onboard_flow(
     keystore: str | None = None,
     out: str | None = None,
     shards: int = 1,
+    firmas: str | None = None,
 ) -> dict[str, Any]:
-    """The whole onboarding of ``paths``; returns each stage's ``--json`` object by name."""
+    """The whole onboarding of ``paths``; returns each stage's ``--json`` object by name.
+
+    ``keystore`` (the operator's e.firmas) and ``firmas`` (signatures the holders returned) are
+    the two ways to activate; the command lets only one through. ``out`` defaults to
+    ``$BUZON_HOME/reportes/<AAAAMMDD>``: the plan's files, the report and the bundles.
+    """
     res: dict[str, Any] = {}
+    out = out or str(default_out(Settings()))
     with stage("plan", res):
         summary, accepted = plan_task(paths, out, sync)
         res["plan"] = summary
@@ -128,6 +152,11 @@ def onboard_flow(
     if keystore is not None:
         with stage("activate", res):
             res["activate"] = activate_flow(keystore)
+    elif firmas is not None:
+        with stage("activate", res):
+            res["activate"] = firmas_task(firmas)
+    with stage("report", res):
+        res["report"] = report_flow(out)
     create_table_artifact(
         key="buzon-run",
         table=[{"etapa": k, "resultado": str(v)} for k, v in res.items()],

@@ -19,6 +19,7 @@ from prefect.schedules import Cron, Interval
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from buzon.settings import Settings
+from flows.onboard import daily_report_flow
 from flows.reconcile import reconcile_flow
 from flows.server import local_server, prefect_env
 
@@ -43,6 +44,12 @@ def programas(cron_reconcile: str = "*/15 * * * *") -> list[Programa]:
             "buzon-reconcile",
             cron_reconcile,
             "Importa la bandeja de eventos, aplica lo nuevo y vence lo que pasó de 72 horas.",
+        ),
+        Programa(
+            daily_report_flow,
+            "buzon-report",
+            "0 7 * * *",
+            "Reporte por RP y paquetes de acuses en $BUZON_HOME/reportes/<fecha>/.",
         ),
     ]
 

@@ -23,6 +23,7 @@ RESUMEN = {
         f"{r['expired']:,} vencidos"
     ),
     "activate": lambda r: f"{r['activated']:,} RFC activados",
+    "report": lambda r: f"{r['rfcs']:,} RFC, {r['rps']:,} RP, {r['medios']:,} medios",
 }
 
 
@@ -53,9 +54,16 @@ class _StageEcho(logging.Handler):
     help="Carpeta con las e.firmas (<RFC>.cer, <RFC>.key, passwords.csv) para activar.",
 )
 @click.option(
+    "--firmas",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Carpeta con las firmas que devolvieron los titulares (<RFC>/, de buzon efirma "
+    "firmar) para activar; excluye --keystore.",
+)
+@click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
-    help="Carpeta de salidas (plan/ con rechazos y advertencias).",
+    help="Carpeta de salidas: plan/, el reporte (estado.html, estado.xlsx, CSV) y los paquetes "
+    "acuses/<RFC>.zip. Por omisión $BUZON_HOME/reportes/<AAAAMMDD>.",
 )
 @click.option(
     "--shards",
@@ -70,32 +78,39 @@ def run(
     files: tuple[Path, ...],
     sync: bool,
     keystore: Path | None,
+    firmas: Path | None,
     out: Path | None,
     shards: int,
     as_json: bool,
 ) -> None:
     """Incorpora una carga de punta a punta como un flujo de Prefect.
 
-    Valida, registra, envía, concilia los eventos que ya llegaron (bandeja de eventos) y, con
-    --keystore, activa los RFC listos. Volver a ejecutarlo es siempre seguro: lo hecho no se
-    repite.
+    Valida, registra, envía, concilia los eventos que ya llegaron (bandeja de eventos), con
+    --keystore o --firmas activa los RFC listos, y escribe el reporte y los paquetes de acuses.
+    Volver a ejecutarlo es siempre seguro: lo hecho no se repite.
 
     \b
     Ejemplo:
       buzon run carga.xlsx --out salida/ --json
       buzon run carga.xlsx --keystore efirmas/ --sync
+      buzon run carga.xlsx --firmas solicitudes/
     """
     from buzon.errors import ConfigError, FileMissingError
 
     for path in files:
         if not path.exists():
             raise FileMissingError("el archivo no existe", archivo=str(path))
+    if keystore is not None and firmas is not None:
+        raise ConfigError("use --keystore o --firmas, no ambas: son dos formas de activar")
     if keystore is not None and not keystore.is_dir():
         raise FileMissingError("la carpeta de e.firmas no existe", archivo=str(keystore))
+    if firmas is not None and not firmas.is_dir():
+        raise FileMissingError("la carpeta de firmas no existe", archivo=str(firmas))
 
     import os
 
     from buzon.settings import Settings
+    from flows.paths import default_out
     from flows.server import prefect_env
 
     # Before Prefect is imported: its state under BUZON_HOME, analytics off, a quiet console.
@@ -110,6 +125,8 @@ def run(
             "--shards mayor que 1 necesita un servidor de Prefect con trabajadores "
             "(PREFECT_API_URL y el despliegue buzon-shard)"
         )
+    if out is None:
+        out = default_out(settings)
     defaults = prefect_env(settings.home / "prefect") | {"PREFECT_LOGGING_LEVEL": "WARNING"}
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
@@ -126,8 +143,9 @@ def run(
             [str(p) for p in files],
             sync=sync,
             keystore=None if keystore is None else str(keystore),
-            out=None if out is None else str(out),
+            out=str(out),
             shards=shards,
+            firmas=None if firmas is None else str(firmas),
         )
     finally:
         logger.removeHandler(handler)
@@ -135,5 +153,8 @@ def run(
     if as_json:
         click.echo(json.dumps(res, ensure_ascii=False, default=str))
         return
-    if out is not None:
-        click.echo(f"Salidas en {out}/ (plan/: rechazos.csv, advertencias.csv, resumen.json)")
+    paquetes = len(list((out / "acuses").glob("*.zip")))
+    click.echo(f"Salidas en {out}/")
+    click.echo(f"  reporte:  {out / 'estado.html'} (y estado.xlsx, CSV)")
+    click.echo(f"  paquetes: {out / 'acuses'}/ ({paquetes:,} ZIP; compruébelos con buzon verify)")
+    click.echo(f"  plan:     {out / 'plan'}/ (rechazos.csv, advertencias.csv, resumen.json)")

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from buzon.cli import cli
+from reports.verify import verify_paths
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_data" / "carga_corporativo.xlsx"
@@ -29,11 +30,17 @@ def _run(*args: str) -> dict:
 def test_run_end_to_end_then_again(prefect_harness: None, env_home: Path, tmp_path: Path) -> None:
     out = tmp_path / "salida"
     first = _run(str(SAMPLE), "--out", str(out))
-    assert set(first) == {"plan", "apply", "send", "reconcile"}
+    assert set(first) == {"plan", "apply", "send", "reconcile", "report"}
     media = first["plan"]["media"]["correo"] + first["plan"]["media"]["telefono"]
     assert first["apply"]["registered"] == media > 0
     assert first["send"]["sent"] == media and first["send"]["pending"] == 0
     assert (out / "plan" / "rechazos.csv").is_file() and (out / "plan" / "resumen.json").is_file()
+    assert (out / "estado.html").is_file() and (out / "estado.xlsx").is_file()
+    rfcs = first["report"]["rfcs"]
+    paquetes = sorted((out / "acuses").glob("*.zip"))
+    assert rfcs > 0 and len(paquetes) == rfcs  # every registered RFC has acuses, so a bundle
+    checked = verify_paths(paquetes)
+    assert checked["ok"] and checked["checked"] == len(paquetes), checked["failures"]
 
     # A bounce dropped in the inbox is applied by the next run's reconcile stage.
     sms = (env_home / "spool" / "sms.jsonl").read_text().splitlines()
@@ -45,7 +52,7 @@ def test_run_end_to_end_then_again(prefect_harness: None, env_home: Path, tmp_pa
         "2026-12-02T10:00:00Z\n",
         encoding="utf-8",
     )
-    again = _run(str(SAMPLE))
+    again = _run(str(SAMPLE), "--out", str(out))
     assert again["apply"]["registered"] == again["apply"]["updated"] == 0
     assert again["send"]["sent"] == 0
     assert again["reconcile"]["no_entregado"] == 1
@@ -56,4 +63,22 @@ def test_run_refuses_a_missing_file_before_starting(env_home: Path) -> None:
     result = CliRunner().invoke(cli, ["run", "no-existe.xlsx"])
     assert result.exit_code == 2
     assert "no existe" in result.stderr
+    assert not (env_home / "buzon.db").exists()
+
+
+def test_run_writes_the_report_under_home_by_default(prefect_harness: None, env_home: Path) -> None:
+    result = CliRunner().invoke(cli, ["run", str(SAMPLE)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    (day,) = (env_home / "reportes").iterdir()
+    assert len(day.name) == 8 and day.name.isdigit()  # AAAAMMDD
+    assert (day / "estado.html").is_file() and list((day / "acuses").glob("*.zip"))
+    assert str(day / "estado.html") in result.stdout  # it ends by saying where the outputs are
+
+
+def test_run_refuses_keystore_and_firmas_together(env_home: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["run", str(SAMPLE), "--keystore", str(tmp_path), "--firmas", str(tmp_path)]
+    )
+    assert result.exit_code != 0
+    assert "--keystore o --firmas" in result.stderr
     assert not (env_home / "buzon.db").exists()

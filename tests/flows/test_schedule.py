@@ -102,3 +102,11 @@ def test_schedule_runs_reconcile_twice_on_new_work(tmp_path: Path) -> None:
             proc.wait()
         log.close()
     assert (home / "prefect").is_dir()  # Prefect's state stayed under BUZON_HOME
+
+
+def test_programas_include_the_daily_report() -> None:
+    from flows.schedule import programas
+
+    by_name = {p.nombre: p.cron for p in programas()}
+    assert by_name["buzon-reconcile"] == "*/15 * * * *"
+    assert by_name["buzon-report"] == "0 7 * * *"
