@@ -11,6 +11,6 @@ ZONA = "America/Mexico_City"
 
 
 def default_out(settings: Settings) -> Path:
-    """``$BUZON_HOME/reportes/<AAAAMMDD>``, the date in Mexico City (where the operator reads it)."""
+    """``$BUZON_HOME/reportes/<AAAAMMDD>``, dated in Mexico City (where the operator reads it)."""
     fecha = settings.clock().astimezone(ZoneInfo(ZONA))
     return settings.home / "reportes" / fecha.strftime("%Y%m%d")
