@@ -12,9 +12,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-## demo: set up and run the whole pipeline on the sample upload (SQLite, spool, demo keys)
+## demo: the whole product in one command (buzon demo: SQLite, spool, demo keys, Prefect)
 demo: $(STAMP)
-	$(BIN)/python -m sample_data.demo
+	$(BIN)/buzon demo
 
 ## test: set up and run the test suite
 test: $(STAMP)
