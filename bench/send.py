@@ -144,6 +144,9 @@ def bare_messages(settings: Settings, n: int) -> list[tuple[str, bytes]]:
                 "horas": 72,
                 "token": "T" * 32,
                 "codigo": None,
+                "rps": [],  # the templates name the RPs and the deadline since issue 11
+                "plazo": "antes del 05/03/2025 12:00",
+                "aclaraciones": settings.aclaraciones,
             },
             public_url=settings.public_url,
             email_from=settings.email_from,
