@@ -56,3 +56,15 @@ def test_demo_validates_activates_and_every_bundle_verifies(tmp_path: Path) -> N
     checked = verify_paths(paquetes)
     assert checked["ok"] and checked["checked"] == len(paquetes), checked["failures"]
     assert (home / "prefect").is_dir()  # Prefect's state stayed under the demo's home
+
+
+def test_demo_refuses_a_folder_it_did_not_make(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from buzon.cli import cli
+
+    (tmp_path / "mis-datos.txt").write_text("no borrar", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["demo", "--home", str(tmp_path)])
+    assert result.exit_code != 0
+    assert "no es de una demostración anterior" in result.stderr
+    assert (tmp_path / "mis-datos.txt").read_text(encoding="utf-8") == "no borrar"
