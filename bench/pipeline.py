@@ -411,6 +411,8 @@ def workers(tmp: Path, env: dict[str, str]) -> Iterator[list[int]]:
         if r.returncode:
             raise SystemExit(f"prefect {' '.join(args)}: {r.stdout[-800:]}{r.stderr[-800:]}")
 
+    # Workers poll every 10 s by default: each shard would wait that long before starting.
+    env = env | {"PREFECT_WORKER_QUERY_SECONDS": "1"}
     prefect("work-pool", "create", pool, "--type", "process")
     prefect("--no-prompt", "deploy", "--name", "buzon-shard", "--pool", pool)
     procs = [
