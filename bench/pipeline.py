@@ -33,7 +33,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -52,7 +51,8 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from stdnum.mx import rfc as stdnum_rfc  # noqa: E402
 
-from flows.server import local_server, prefect_env  # noqa: E402
+from flows.server import local_server, local_workers, prefect_env  # noqa: E402
+from reconcile.events import CAMPOS  # noqa: E402
 from schemas.registro_patronal import calc_check_digit  # noqa: E402
 from schemas.rfc import is_valid  # noqa: E402
 
@@ -181,19 +181,8 @@ def write_responses(home: Path, url: str, inbox: Path) -> int:
             )
     inbox.mkdir(parents=True, exist_ok=True)
     tmp = inbox / ".respuestas.csv"
-    campos = [
-        "tipo",
-        "referencia",
-        "token",
-        "rfc",
-        "telefono",
-        "codigo",
-        "estado",
-        "motivo",
-        "fecha",
-    ]
     with tmp.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=campos)
+        w = csv.DictWriter(fh, fieldnames=list(CAMPOS))
         w.writeheader()
         w.writerows(rows)
     tmp.rename(inbox / "respuestas.csv")
@@ -415,36 +404,8 @@ def workers(tmp: Path, env: dict[str, str]) -> Iterator[list[int]]:
     env = env | {"PREFECT_WORKER_QUERY_SECONDS": "1"}
     prefect("work-pool", "create", pool, "--type", "process")
     prefect("--no-prompt", "deploy", "--name", "buzon-shard", "--pool", pool)
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "prefect",
-                "worker",
-                "start",
-                "--pool",
-                pool,
-                "--limit",
-                "1",
-                "--name",
-                f"bench-{i}",
-            ],
-            env=env,
-            cwd=ROOT,
-            stdout=(tmp / f"worker-{i}.log").open("w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        for i in range(2)
-    ]
-    try:
-        yield [p.pid for p in procs]
-    finally:
-        for p in procs:
-            os.killpg(p.pid, signal.SIGTERM)
-        for p in procs:
-            p.wait(timeout=60)
+    with local_workers(pool, env, tmp, cwd=ROOT) as pids:
+        yield pids
 
 
 def table(results: dict[str, tuple[Meter, float]]) -> None:

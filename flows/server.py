@@ -81,3 +81,48 @@ def local_server(home: Path, *, timeout: float = 120.0) -> Iterator[str]:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         log.close()
+
+
+@contextmanager
+def local_workers(
+    pool: str, env: dict[str, str], logs: Path, *, count: int = 2, cwd: Path | None = None
+) -> Iterator[list[int]]:
+    """``count`` ``prefect worker`` processes on ``pool`` (one flow run each at a time), logging
+    to ``logs/worker-<i>.log``; yields their pids and stops them (SIGTERM) with the caller."""
+    procs = []
+    try:
+        for i in range(count):
+            log = (logs / f"worker-{i}.log").open("w")
+            procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "prefect",
+                        "worker",
+                        "start",
+                        "--pool",
+                        pool,
+                        "--limit",
+                        "1",
+                        "--name",
+                        f"trabajador-{i}",
+                    ],
+                    env=env,
+                    cwd=cwd,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )  # fmt: skip
+            )
+            log.close()  # the child holds its own descriptor
+        yield [p.pid for p in procs]
+    finally:
+        for p in procs:
+            os.killpg(p.pid, signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()

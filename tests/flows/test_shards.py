@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import uuid
@@ -16,7 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from flows.server import local_server
+from flows.server import local_server, local_workers
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_data" / "carga_corporativo.xlsx"
@@ -99,37 +98,9 @@ def test_two_workers_equal_one_serial_run(tmp_path: Path, databases: tuple[str, 
             ["prefect", "--no-prompt", "deploy", "--name", "buzon-shard", "--pool", pool], env
         )
         assert deployed.returncode == 0, deployed.stdout + deployed.stderr
-        workers = [
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "prefect",
-                    "worker",
-                    "start",
-                    "--pool",
-                    pool,
-                    "--limit",
-                    "1",
-                    "--name",
-                    f"trabajador-{i}",
-                ],
-                env=env,
-                cwd=ROOT,
-                stdout=(tmp_path / f"worker-{i}.log").open("w"),
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
-            for i in range(2)
-        ]
-        try:
+        with local_workers(pool, env, tmp_path, cwd=ROOT):
             sharded = _run(["buzon", "run", str(SAMPLE), "--shards", "2", "--json"], env,
                            timeout=600)  # fmt: skip
-        finally:
-            for w in workers:
-                os.killpg(w.pid, signal.SIGTERM)
-            for w in workers:
-                w.wait(timeout=60)
         assert sharded.returncode == 0, sharded.stderr[-3000:]
         res = json.loads(sharded.stdout.strip().splitlines()[-1])
         assert res["apply"]["shards"] == 2
