@@ -259,6 +259,7 @@ def plain_pass(upload: Path, out: Path, meter: Meter) -> None:
     from registry.apply import apply_entries
     from registry.db import get_engine
     from registry.reader import registro_reader, rps_loader
+    from reports.plan_outputs import write_plan_outputs
     from reports.report import build
     from schemas.plan import plan_files
     from signers.seal import Sello
@@ -272,6 +273,7 @@ def plain_pass(upload: Path, out: Path, meter: Meter) -> None:
             read_registro=registro_reader(engine),
             rps_loader=rps_loader(engine),
         )
+        write_plan_outputs(plan, out / "plan")  # as buzon run --out does
     with meter.measure("apply"):
         apply_entries(engine, settings, plan.accepted, sello=Sello.load(settings))
     with meter.measure("send"):
