@@ -1,63 +1,67 @@
 """Prefect flow: ``buzon apply`` as a flow — one plan task, then one task per chunk of whole RFCs.
 
-Parameters are file paths and ``sync`` only; settings (seal key password included) are built
-inside each task from the environment. Chunk tasks are not retried automatically: a chunk is one
-transaction, and re-running the whole flow is the recovery (applied chunks change nothing).
+Parameters are file paths and ``sync`` only; settings (seal key password included) are built once
+at the start of the run from the environment, and the engine and the seal are loaded once and
+handed to every chunk. Chunk tasks are not retried automatically: a chunk is one transaction, and
+re-running the whole flow is the recovery (applied chunks change nothing).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from sqlalchemy import Engine
 
 from buzon.settings import Settings
+from flows.merge import merge
+from registry.apply import ApplyResult, apply_chunk, chunks
+from registry.db import get_engine
+from registry.existing import existing_loader
+from schemas.plan import PlanResult, plan_files
+from signers.seal import Sello
 
 
 @task(cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
-def plan_task(paths: list[str]) -> tuple[dict, pl.DataFrame]:
+def plan_task(settings: Settings, engine: Engine, paths: list[str]) -> PlanResult:
     """Read and validate the uploads against the registry (I/O: retried once)."""
-    from registry.db import get_engine
-    from registry.existing import existing_loader
-    from schemas.plan import plan_files
-
-    settings = Settings()
-    result = plan_files(paths, settings, existing_loader=existing_loader(get_engine(settings)))
-    return result.summary, result.accepted
+    return plan_files(paths, settings, existing_loader=existing_loader(engine))
 
 
 @task(cache_policy=NO_CACHE)
-def apply_chunk_task(chunk: pl.DataFrame, sync: bool) -> dict:
-    """Apply one chunk in its own transaction; returns its counts."""
-    from registry.apply import apply_chunk
-    from registry.db import get_engine
-    from signers.seal import Sello
-
-    settings = Settings()
-    result = apply_chunk(
-        get_engine(settings), settings, chunk, sync=sync, sello=Sello.load(settings)
-    )
-    return result.as_dict()
+def apply_chunk_task(
+    settings: Settings,
+    engine: Engine,
+    sello: Sello,
+    chunk: pl.DataFrame,
+    *,
+    sync: bool,
+    now: datetime,
+) -> ApplyResult:
+    """Apply one chunk in its own transaction; returns its typed counts."""
+    return apply_chunk(engine, settings, chunk, sync=sync, now=now, sello=sello)
 
 
 @flow(name="buzon-apply")
-def apply_flow(paths: list[str], sync: bool = False) -> dict:
-    """Validate ``paths`` and register what they add; returns plan summary plus counts."""
-    from registry.apply import ApplyResult, chunks
-
+def apply_flow(paths: list[str], sync: bool = False) -> dict[str, Any]:
+    """Validate ``paths`` and register what they add; returns the ``buzon apply --json`` object."""
     settings = Settings()
-    summary, accepted = plan_task(paths)
-    total = ApplyResult()
-    for chunk in chunks(accepted, settings.chunk_size):
-        counts = apply_chunk_task(chunk, sync)
-        part = ApplyResult(
-            registered=counts["registered"], updated=counts["updated"],
-            unchanged=counts["unchanged"], bajas=counts["bajas"], acuses=counts["acuses"],
-            chunks=1,
-        )  # fmt: skip
-        total.add(part)
+    engine = get_engine(settings)
+    sello = Sello.load(settings)
+    now = settings.clock()  # one instant for the whole run, as the command does
+    plan = plan_task(settings, engine, paths)
+    total = merge(
+        ApplyResult(),
+        (
+            apply_chunk_task(settings, engine, sello, chunk, sync=sync, now=now)
+            for chunk in chunks(plan.accepted, settings.chunk_size)
+        ),
+    )
     get_run_logger().info("apply: %s", total.as_dict())
-    return summary | total.as_dict()
+    return plan.summary | total.as_dict()
 
 
 if __name__ == "__main__":

@@ -1,40 +1,36 @@
 """Prefect flow: reconcile callbacks into states (``registry.reconcile`` does the work).
 
-Parameters are file paths only; settings (database URL, HMAC key) are built inside the run from
-the environment. One task per file checks it (I/O, retried); one task imports, applies and expires
-in a single transaction, so a failed run changes nothing and the next scheduled run redoes it.
-Event rows never travel as task results: they can carry raw codes and tokens.
+Parameters are file paths only; settings (database URL, HMAC key) are built once at the start of
+the run from the environment. One task reads and checks every file once, then imports, applies and
+expires in a single transaction (``reconciliar``), so a failed run changes nothing and the next
+scheduled run redoes it. A file that cannot be read is bad input: it is not retried. Event rows
+never travel as task results: they can carry raw codes and tokens.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from sqlalchemy import Engine
 
 from buzon.settings import Settings
-from callbacks.events import leer_archivo
-from registry.reconcile import reconciliar
-
-
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
-def check_file_task(path: str) -> int:
-    """Read and validate one event file; returns its number of events."""
-    return leer_archivo(path).height
+from registry.db import get_engine
+from registry.reconcile import Resumen, reconciliar
 
 
 @task(cache_policy=NO_CACHE)
-def reconcile_task(paths: list[str]) -> dict:
+def reconcile_task(settings: Settings, engine: Engine, paths: list[str]) -> Resumen:
     """Import the files, apply every new event in time order, expire overdue media."""
-    return reconciliar(Settings(), paths).as_json()
+    return reconciliar(settings, paths, engine=engine)
 
 
 @flow(name="buzon-reconcile")
-def reconcile_flow(event_files: list[str] | None = None) -> dict:
+def reconcile_flow(event_files: list[str] | None = None) -> dict[str, Any]:
     """Settle every medium: event files (optional) plus the 72-hour expiry."""
-    paths = list(event_files or [])
-    for path in paths:
-        get_run_logger().info("%s: %d eventos", path, check_file_task(path))
-    summary = reconcile_task(paths)
+    settings = Settings()
+    summary = reconcile_task(settings, get_engine(settings), list(event_files or [])).as_json()
     get_run_logger().info("reconcile: %s", summary)
     return summary
 
