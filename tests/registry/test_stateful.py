@@ -31,13 +31,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from registry_helpers import rp_valido
-from sqlalchemy import Engine, func, select, text
-
-from buzon.errors import BuzonError
-from buzon.settings import Settings
-from registry.db import get_engine
-from registry.tables import acuses, alcances, auditoria, eventos, medios, metadata, outbox
-from signers.seal import Sello
+from sqlalchemy import Engine, func, select
 from stateful_api import (
     ACTIVOS,
     apply_entries,
@@ -49,6 +43,12 @@ from stateful_api import (
     reconciliar,
     resend,
 )
+
+from buzon.errors import BuzonError
+from buzon.settings import Settings
+from registry.db import get_engine
+from registry.tables import acuses, alcances, auditoria, eventos, medios, metadata, outbox
+from signers.seal import Sello
 
 RFCS = ["EKU9003173C9", "ABC680524P76"]
 RPS = [rp_valido("Y39", 1), rp_valido("Y39", 2)]
