@@ -26,9 +26,11 @@ from signers.seal import Sello
 
 
 @task(cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
-def plan_task(settings: Settings, engine: Engine, paths: list[str]) -> PlanResult:
+def plan_task(
+    settings: Settings, engine: Engine, paths: list[str], *, sync: bool = False
+) -> PlanResult:
     """Read and validate the uploads against the registry (I/O: retried once)."""
-    return plan_files(paths, settings, existing_loader=existing_loader(engine))
+    return plan_files(paths, settings, existing_loader=existing_loader(engine), sync=sync)
 
 
 @task(cache_policy=NO_CACHE)
@@ -52,7 +54,7 @@ def apply_flow(paths: list[str], sync: bool = False) -> dict[str, Any]:
     engine = get_engine(settings)
     sello = Sello.load(settings)
     now = settings.clock()  # one instant for the whole run, as the command does
-    plan = plan_task(settings, engine, paths)
+    plan = plan_task(settings, engine, paths, sync=sync)
     total = merge(
         ApplyResult(),
         (

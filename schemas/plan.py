@@ -143,8 +143,14 @@ def plan_entries(
     existing_loader: ExistingLoader | None = None,
     rp_digito_warning: bool = False,
     check_model: bool = True,
+    sync: bool = False,
 ) -> PlanResult:
     """Validate the entries of already-read files (against the registry when a loader is given).
+
+    ``sync``: the upload is the desired state of its RFCs (``apply --sync``), so the media they
+    hold now do not count toward the per-scope limits: those absent from the upload are about to
+    go to baja. Counting them would reject an entry that replaces one of them, and the same upload
+    applied again would then accept it (RP ownership still counts).
 
     The accepted entries are then checked against :class:`schemas.models.AcceptedEntries` (an
     internal invariant: a failure raises InvariantError); ``check_model=False`` skips it.
@@ -162,6 +168,8 @@ def plan_entries(
         existing = existing_loader(
             keys("rfc_valor", rfc_compact("rfc_valor")), keys("rp_valor", rp_compact("rp_valor"))
         )
+        if sync:
+            existing = Existing(rp_owner=existing.rp_owner)
     from schemas.validate import WARNING_COLUMNS, validate_entries
 
     validated = validate_entries(entries, existing, rp_digito_warning=rp_digito_warning)
@@ -196,8 +204,10 @@ def plan_files(
     *,
     existing_loader: ExistingLoader | None = None,
     progress: Progress | None = None,
+    sync: bool = False,
 ) -> PlanResult:
-    """Read and validate ``paths`` (all are read before anything is validated)."""
+    """Read and validate ``paths`` (all are read before anything is validated); ``sync`` as in
+    :func:`plan_entries`."""
     max_bytes = settings.max_file_bytes if settings is not None else 200 * 2**20
     imported = prefetch_validation()
     files = []
@@ -212,4 +222,5 @@ def plan_files(
         files,
         existing_loader=existing_loader,
         rp_digito_warning=bool(settings and settings.rp_digito_warning),
+        sync=sync,
     )

@@ -47,6 +47,7 @@ def apply(files: tuple[Path, ...], sync: bool, as_json: bool) -> None:
         settings,
         existing_loader=existing_loader(engine),
         progress=progress_printer(verbose),
+        sync=sync,
     )
 
     def show(total: ApplyResult) -> None:

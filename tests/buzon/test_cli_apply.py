@@ -63,3 +63,29 @@ def test_apply_json_has_rp_ajeno_zero(monkeypatch: pytest.MonkeyPatch, home: Pat
     sample = Path(__file__).resolve().parents[2] / "sample_data" / "carga_corporativo.xlsx"
     out = json.loads(CliRunner().invoke(cli, ["apply", str(sample), "--json"]).stdout)
     assert out["rp_ajeno"] == 0 and out["registered"] > 0
+
+
+def test_sync_replaces_a_full_scope_in_one_run(
+    monkeypatch: pytest.MonkeyPatch, home: Path, tmp_path: Path
+) -> None:
+    """``--sync`` with a new mobile for a scope whose mobile it drops: replaced in the first run,
+    and the same upload applied again changes nothing (found by tests/registry/test_stateful.py)."""
+    monkeypatch.setenv("BUZON_HOME", str(home))
+    monkeypatch.setenv("BUZON_NOW", "2024-08-08T11:42:45-06:00")
+    antes = tmp_path / "antes.csv"
+    antes.write_text(HEAD + f"{B},Bajio,,rh@bajio.mx,5512345678\n", encoding="utf-8")
+    despues = tmp_path / "despues.csv"
+    despues.write_text(HEAD + f"{B},Bajio,,rh@bajio.mx,3336150000\n", encoding="utf-8")
+
+    def apply(*args: str) -> dict:
+        result = CliRunner().invoke(cli, ["apply", *args, "--json"])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    assert apply(str(antes))["registered"] == 2
+    first = apply(str(despues), "--sync")
+    assert (first["rejected"], first["registered"], first["bajas"]) == (0, 1, 1)
+    again = apply(str(despues), "--sync")
+    assert (again["registered"], again["bajas"], again["unchanged"]) == (0, 0, 2)
+    # Without --sync the registry's mobile still fills the scope: the new one is refused.
+    assert apply(str(antes))["rejections"] == {"TELEFONO_EXCEDIDO": 1}
