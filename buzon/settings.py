@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     max_wrong_codes: int = 5
     validity_hours: int = 72
+    # Event files waiting for the next reconcile (default: home/eventos/entrada).
+    inbox_dir: Path | None = None
 
     # e.firma and Terms and Conditions
     sat_ca_dir: Path | None = None
@@ -87,10 +89,23 @@ class Settings(BaseSettings):
         return self.home / "spool"
 
     @property
+    def events_inbox(self) -> Path:
+        return self.inbox_dir if self.inbox_dir is not None else self.home / "eventos" / "entrada"
+
+    @property
     def sqlalchemy_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.home / 'buzon.db').resolve()}"
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file of :attr:`sqlalchemy_url` (None for other backends and for an
+        in-memory database). Lets a command see whether a store exists without SQLAlchemy."""
+        scheme, sep, rest = self.sqlalchemy_url.partition(":///")
+        if not sep or scheme.split("+")[0] != "sqlite" or not rest or rest == ":memory:":
+            return None
+        return Path(rest.split("?")[0])
 
     def clock(self) -> datetime:
         """The current instant (UTC, aware), or ``BUZON_NOW`` when set."""

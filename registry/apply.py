@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,11 +27,12 @@ from buzon.errors import RegistryError
 from buzon.settings import Settings
 from registry import acuses as acuses_mod
 from registry import audit, folios
-from registry.cambios import cambiar_estado
-from registry.diff import Alcance, Cambios, calcular
+from registry.outbox import queue
+from registry.reader import Alcance, Cambios, read_cambios
 from registry.sql import bulk_insert, insert
 from registry.states import Estado
 from registry.tables import alcances, medios, particulares, registros_patronales
+from registry.transitions import cambiar_estado
 from signers.seal import Sello
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,12 @@ class ApplyResult:
         self.rp_ajeno += other.rp_ajeno
         for k, v in other.acuses.items():
             self.acuses[k] = self.acuses.get(k, 0) + v
+
+    @classmethod
+    def from_dict(cls, counts: dict[str, Any]) -> ApplyResult:
+        """The inverse of :meth:`as_dict` (a shard's counts read back from its JSON file)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in counts.items() if k in names})
 
     def as_dict(self) -> dict[str, Any]:
         """The counts ``buzon apply --json`` adds to the plan summary."""
@@ -150,7 +157,7 @@ def _apply(
         # Writers queue here (SQLite's BEGIN IMMEDIATE already did): the read below then sees
         # every earlier writer's commit.
         folios.lock(conn)
-    cambios = calcular(conn, filas, sync=sync)
+    cambios = read_cambios(conn, filas, sync=sync)
     result = ApplyResult(chunks=1, unchanged=cambios.sin_cambio, rp_ajeno=cambios.rp_ajeno)
     if cambios.vacio:
         return result
@@ -307,8 +314,6 @@ def _escribir(
         )
 
     if nuevos:
-        from delivery.outbox import queue
-
         queue(
             conn,
             [

@@ -44,10 +44,10 @@ from stateful_api import (
     apply_entries,
     baja_medio,
     dispatch,
-    existing_loader,
     plan_files,
     puede,
     reconciliar,
+    registro_reader,
     resend,
 )
 
@@ -193,8 +193,8 @@ class Buzon(RuleBasedStateMachine):
                 out.writerow([rfc, rp or "", mecanismo, medio])
 
         def step():  # noqa: ANN202
-            loader = existing_loader(self.engine)
-            plan = plan_files([path], self.settings, existing_loader=loader, sync=sync)
+            reader = registro_reader(self.engine)
+            plan = plan_files([path], self.settings, read_registro=reader, sync=sync)
             return apply_entries(
                 self.engine, self.settings, plan.accepted, sync=sync, sello=self.sello
             )

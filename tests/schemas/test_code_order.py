@@ -117,5 +117,5 @@ def test_code_is_the_first_failed_rule_in_order(entries: list[Faults]) -> None:
     )
     with tempfile.TemporaryDirectory() as tmp:
         files = [load_file(write_csv(Path(tmp) / "carga.csv", rows))]
-        result = plan_entries(files, existing_loader=lambda rfcs, rps: existing)
+        result = plan_entries(files, read_registro=lambda rfcs, rps: existing)
     assert result.entries["codigo"].to_list() == [f.expected() for f in entries]
