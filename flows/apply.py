@@ -21,7 +21,7 @@ from buzon.settings import Settings
 from flows.merge import merge
 from registry.apply import ApplyResult, apply_chunk, chunks
 from registry.db import get_engine
-from registry.reader import registro_reader
+from registry.reader import registro_reader, rps_loader
 from schemas.plan import PlanResult, plan_files
 from signers.seal import Sello
 
@@ -31,7 +31,13 @@ def plan_task(
     settings: Settings, engine: Engine, paths: list[str], *, sync: bool = False
 ) -> PlanResult:
     """Read and validate the uploads against the registry (I/O: retried once)."""
-    return plan_files(paths, settings, read_registro=registro_reader(engine), sync=sync)
+    return plan_files(
+        paths,
+        settings,
+        read_registro=registro_reader(engine),
+        rps_loader=rps_loader(engine),
+        sync=sync,
+    )
 
 
 @task(cache_policy=NO_CACHE)

@@ -4,6 +4,7 @@
   one medium by (rfc, mecanismo, medio), and what plan's limits count (:func:`registro_reader`).
 - :mod:`registry.reader.diff`: what applying one chunk of entries would change (apply's diff).
 - :mod:`registry.reader.estados`: media counts by state, per RFC and per RP (``buzon status``).
+- :mod:`registry.reader.todos`: every registered RP of given RFCs (an RP cell «TODOS»).
 
 Writes live elsewhere; nothing here changes the store.
 """
@@ -22,6 +23,7 @@ from registry.reader.medios import (
     read_rps,
     registro_reader,
 )
+from registry.reader.todos import rps_loader
 
 __all__ = [
     "Activo",
@@ -37,4 +39,5 @@ __all__ = [
     "read_nombres",
     "read_rps",
     "registro_reader",
+    "rps_loader",
 ]
