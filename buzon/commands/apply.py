@@ -105,3 +105,9 @@ def apply(
         f"Acuses: registro {a['registro']:,}, actualización {a['actualizacion']:,}, "
         f"baja {a['baja']:,}"
     )
+    if applied.rp_ajeno:
+        # The plan saw the RP free; another RFC registered it before this apply wrote.
+        click.echo(
+            f"Omitidas: {applied.rp_ajeno:,} entradas cuyo registro patronal ya pertenece a otro "
+            "RFC; revise la carga con «buzon plan»"
+        )

@@ -33,7 +33,7 @@ def test_registers_media_scopes_acuses_outbox_and_audit(engine: Engine, rsetting
     r = apply_entries(engine, rsettings, frame(BASE), sello=sello)
     assert r.as_dict() == {
         "registered": 4, "updated": 0, "unchanged": 0, "bajas": 0,
-        "acuses": {"registro": 4, "actualizacion": 0, "baja": 0},
+        "acuses": {"registro": 4, "actualizacion": 0, "baja": 0}, "rp_ajeno": 0,
     }  # fmt: skip
     with engine.connect() as conn:
         m = {row.valor: row for row in conn.execute(select(medios))}
