@@ -35,7 +35,7 @@ from sqlalchemy import Connection, Engine, bindparam, func, select, update
 from buzon.errors import ConfigError, EfirmaArchivoInvalido, EfirmaContrasena, EfirmaError
 from buzon.settings import Settings
 from registry import acuses as acuses_mod
-from registry import audit
+from registry import audit, terminos
 from registry import folios as folios_mod
 from registry.sql import batches
 from registry.tables import alcances, medios, particulares
@@ -270,6 +270,7 @@ def activar_chunk(
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
             for acuse, firma in zip(pendientes, pool.map(firmar, pendientes), strict=True):
                 acuse["firma"] = firma
+        terminos.guardar(conn, tyc, now)  # the exact text, once per text (reports, bundles)
         acuses_mod.emitir(conn, settings, pendientes, sello=sello, now=now)
         conn.execute(
             update(particulares)

@@ -139,6 +139,10 @@ acuses = Table(
     Column("firma", Text, nullable=True),
     Column("numero_certificado", String(20), nullable=True),
     Column("certificado_pem", Text, nullable=True),
+    # Cadena 4.0: a validación names the registration folio it settles; a terminos acuse points
+    # at the exact text signed (terminos_textos.sha256).
+    Column("folio_registro", String(24), nullable=True),
+    Column("tyc_sha256", String(64), nullable=True),
 )
 
 # Folio allocation: one row holding the last folio instant handed out (ms since epoch).
@@ -202,6 +206,38 @@ auditoria = Table(
     Index("ix_auditoria_entidad", "entidad", "entidad_id"),
 )
 
+# --- reports (issue 12) ---------------------------------------------------------------------
+
+# Every rejection of every ``buzon apply`` run (run, file, sheet, row, column, code), so the report
+# can show the last upload's rejections. ``corrida`` is one id per run; rows are never updated.
+rechazos = Table(
+    "rechazos",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("corrida", String(40), nullable=False, index=True),
+    Column("en", TS, nullable=False),
+    Column("archivo", Text, nullable=False),
+    Column("hoja", Text, nullable=True),
+    Column("fila", Integer, nullable=True),
+    Column("columna", Text, nullable=True),
+    Column("valor", Text, nullable=True),
+    Column("codigo", String(32), nullable=False),
+    Column("mensaje", Text, nullable=True),
+)
+
+# The exact Terms and Conditions text of each version signed, stored once; the T&C acuse refers
+# to it by ``acuses.tyc_sha256`` (the digest the cadena seals), so a printed acuse and a bundle
+# carry the very text that was signed.
+terminos_textos = Table(
+    "terminos_textos",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("version", String(64), nullable=False),
+    Column("origen", String(16), nullable=False),  # 'proyecto' | 'operador'
+    Column("texto", Text, nullable=False),
+    Column("creado_en", TS, nullable=False),
+)
+
 __all__ = [
     "metadata",
     "particulares",
@@ -213,4 +249,6 @@ __all__ = [
     "outbox",
     "eventos",
     "auditoria",
+    "rechazos",
+    "terminos_textos",
 ]

@@ -61,6 +61,11 @@ def apply(files: tuple[Path, ...], sync: bool, as_json: bool) -> None:
         sello=sello,
         progress=show if verbose else None,
     )
+    # The run's rejections, for the report's «Rechazos» sheet (issue 12).
+    from registry.rechazos import guardar as guardar_rechazos
+    from reports.plan_outputs import rejection_rows
+
+    guardar_rechazos(engine, rejection_rows(result), settings.clock())
     if as_json:
         click.echo(json.dumps(result.summary | applied.as_dict(), ensure_ascii=False))
         return

@@ -107,6 +107,7 @@ def test_activates_ready_rfcs_with_verifiable_acuses(
                 "fecha": row.fecha,
                 "tipo": "terminos",
                 "rfc": row.rfc,
+                "nombre": row.nombre,
                 "estado": row.estado,
                 "tyc_version": VERSION,
                 "tyc_sha256": tyc_sha,

@@ -1,0 +1,1 @@
+"""The registry's one reader (read-only queries), one module per consumer."""
