@@ -3,8 +3,9 @@ sello digital, and the rows in ``acuses``.
 
 Cadena original 4.0, one line::
 
-    ||4.0|folio|fecha|tipo|rfc|nombre|mecanismo|medio|estado|rps|folio_registro||  (every kind but terminos)
-    ||4.0|folio|fecha|tipo|rfc|nombre|mecanismo|medio|estado|rps|folio_registro|tyc_version|tyc_sha256|numero_certificado||
+    ||4.0|folio|fecha|tipo|rfc|nombre|mecanismo|medio|estado|rps|folio_registro||
+
+and for terminos the same fields followed by ``|tyc_version|tyc_sha256|numero_certificado``.
 
 ``fecha`` is ISO 8601 to the second in America/Mexico_City with its offset; ``rps`` the associated
 Registros Patronales, sorted, comma-separated (empty when none); ``folio_registro`` the folio of
@@ -106,7 +107,7 @@ def cadena_original(acuse: dict[str, Any]) -> str:
 def campos(cadena: str) -> dict[str, str]:
     r"""The fields of a cadena original of any issued version (``version`` included).
 
-    >>> campos("||3.0|BI-1|2024-08-08T11:42:45-06:00|baja|EKU9003173C9|correo|a@b.mx|baja|||")["tipo"]
+    >>> campos("||3.0|BI-1|2024-08-08T11:42:45-06:00|baja|EKU9003173C9|correo|a@b|baja|||")["tipo"]
     'baja'
     >>> campos(r"||4.0|BI-2|f|registro|R|Ana \| Cía|correo|a@b.mx|registrado||||")["nombre"]
     'Ana | Cía'

@@ -7,11 +7,13 @@ import unicodedata
 
 import polars as pl
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Spreadsheets also read the full-width forms (U+FF1D, U+FF0B, U+FF0D, U+FF20) as the ASCII ones.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 def neutralize(column: str) -> pl.Expr:
-    """Prefix a quote to text a spreadsheet would run as a formula (=, +, -, @, tab, CR)."""
+    """Prefix a quote to text a spreadsheet would run as a formula (=, +, -, @, tab, CR and the
+    full-width ＝ ＋ － ＠)."""
     value = pl.col(column).cast(pl.String)
     risky = pl.any_horizontal([value.str.starts_with(s) for s in FORMULA_START])
     return pl.when(risky.fill_null(False)).then(pl.lit("'") + value).otherwise(value).alias(column)
@@ -26,3 +28,8 @@ def safe_filename(text: str) -> str:
     text = text.replace("&", "y")
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^A-Za-z0-9._-]", "_", ascii_text) or "_"
+
+
+def neutralize_all(frame: pl.DataFrame) -> pl.DataFrame:
+    """:func:`neutralize` on every text column of ``frame``."""
+    return frame.with_columns(neutralize(c) for c, t in frame.schema.items() if t == pl.String)
