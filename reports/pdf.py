@@ -34,7 +34,9 @@ TITULOS = {
 }
 HECHO = {
     "registro": "quedó registrado el mecanismo de comunicación que se describe a continuación",
-    "actualizacion": "quedó actualizado el mecanismo de comunicación que se describe a continuación",
+    "actualizacion": (
+        "quedó actualizado el mecanismo de comunicación que se describe a continuación"
+    ),
     "validacion": "quedó validado el mecanismo de comunicación que se describe a continuación",
     "baja": "se dio de baja el mecanismo de comunicación que se describe a continuación",
     "terminos": (
@@ -69,7 +71,20 @@ ESTADOS = {
     "aceptado": "Términos y condiciones aceptados",
 }
 MECANISMOS = {"correo": "Correo electrónico", "telefono": "Número de teléfono celular"}
-MESES = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre"]
+MESES = (
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+)
 
 
 def fecha_en_letra(instant: datetime) -> str:

@@ -61,5 +61,6 @@ def report(rfcs: tuple[str, ...], out: Path, sin_paquetes: bool, as_json: bool) 
     )
     if not sin_paquetes:
         click.echo(
-            f"Paquetes de acuses: {out / 'acuses'} (compruébelos con: buzon verify {out / 'acuses'}/*.zip)"
+            f"Paquetes de acuses: {out / 'acuses'} "
+            f"(compruébelos con: buzon verify {out / 'acuses'}/*.zip)"
         )
