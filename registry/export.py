@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, select
 
@@ -22,7 +24,39 @@ from registry.tables import acuses
 from signers.seal import Sello
 
 
-def exportar(conn: Connection, sello: Sello, out: Path, *, rfc: str | None = None) -> int:
+def linea(row: Any) -> dict[str, Any]:
+    """One acuse as a line of ``acuses.jsonl`` (a row or mapping with the ``acuses`` columns)."""
+    get = row.get if isinstance(row, Mapping) else lambda k: getattr(row, k, None)
+    rps = get("rps")
+    item = {
+        "folio": get("folio"),
+        "tipo": get("tipo"),
+        "fecha": fecha_local(get("fecha")),
+        "rfc": get("rfc"),
+        "nombre": get("nombre"),
+        "rps": rps.split(",") if rps else [],
+        "mecanismo": get("mecanismo"),
+        "medio": get("medio"),
+        "estado": get("estado"),
+        "cadena_original": get("cadena_original"),
+        "sello": get("sello"),
+    }
+    # Optional fields: the T&C firma and certificate number; cadena 4.0's registration folio
+    # (a validación) and the T&C text's digest.
+    for campo in ("firma", "folio_registro", "tyc_sha256", "numero_certificado"):
+        if get(campo) is not None:
+            item[campo] = get(campo)
+    return item
+
+
+def exportar(
+    conn: Connection,
+    sello: Sello,
+    out: Path,
+    *,
+    rfc: str | None = None,
+    rfcs: list[str] | None = None,
+) -> int:
     """Write ``out/acuses.jsonl`` (folio order) and ``out/sello.pem``; return the acuse count."""
     out.mkdir(parents=True, exist_ok=True)
     q = select(
@@ -40,30 +74,19 @@ def exportar(conn: Connection, sello: Sello, out: Path, *, rfc: str | None = Non
         acuses.c.firma,
         acuses.c.numero_certificado,
         acuses.c.certificado_pem,
+        acuses.c.folio_registro,
+        acuses.c.tyc_sha256,
     ).order_by(acuses.c.folio)
     if rfc is not None:
         q = q.where(acuses.c.rfc == rfc)
+    if rfcs is not None:
+        q = q.where(acuses.c.rfc.in_(rfcs))
     n = 0
     tmp = out / ".acuses.jsonl.tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
         for row in conn.execution_options(stream_results=True, yield_per=2000).execute(q):
-            item = {
-                "folio": row.folio,
-                "tipo": row.tipo,
-                "fecha": fecha_local(row.fecha),
-                "rfc": row.rfc,
-                "nombre": row.nombre,
-                "rps": row.rps.split(",") if row.rps else [],
-                "mecanismo": row.mecanismo,
-                "medio": row.medio,
-                "estado": row.estado,
-                "cadena_original": row.cadena_original,
-                "sello": row.sello,
-            }
-            if row.firma is not None:
-                item["firma"] = row.firma
+            item = linea(row)
             if row.numero_certificado is not None:
-                item["numero_certificado"] = row.numero_certificado
                 # T&C acuses: the particular's FIEL certificate, so the firma verifies with
                 # openssl alone (certificados/<numero_certificado>.pem). The number is 20 digits.
                 if row.certificado_pem and row.numero_certificado.isalnum():

@@ -1,4 +1,4 @@
-"""``buzon acuses``: export issued acuses and the institution certificate."""
+"""``buzon acuses``: export issued acuses, their PDFs and the signed bundles."""
 
 from __future__ import annotations
 
@@ -10,16 +10,36 @@ __commands__ = ["acuses"]
 
 
 @click.command()
-@click.option("--rfc", help="Only the acuses of this RFC.")
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="Output directory.")
-def acuses(rfc: str | None, out: Path) -> None:
-    """Export acuses as OUT/acuses.jsonl and the seal certificate as OUT/sello.pem.
+@click.option("--rfc", "rfcs", multiple=True, help="Solo los acuses de este RFC (repetible).")
+@click.option(
+    "--out", required=True, type=click.Path(path_type=Path), help="Carpeta de salida."
+)
+@click.option("--pdf", "con_pdf", is_flag=True, help="También un PDF por acuse en OUT/pdf/.")
+@click.option(
+    "--bundles",
+    "con_paquetes",
+    is_flag=True,
+    help="También un paquete BagIt firmado por RFC en OUT/acuses/<RFC>.zip.",
+)
+@click.option(
+    "--pagina",
+    type=click.Choice(["a4", "letter"]),
+    default="a4",
+    show_default=True,
+    help="Tamaño de página de los PDF.",
+)
+def acuses(
+    rfcs: tuple[str, ...], out: Path, con_pdf: bool, con_paquetes: bool, pagina: str
+) -> None:
+    """Exporta los acuses: OUT/acuses.jsonl y el certificado del sello OUT/sello.pem.
 
-    Any sello can then be checked with openssl alone (see docs/FOLIOS_Y_ACUSES.md).
+    Cualquier sello se comprueba solo con openssl (ver docs/FOLIOS_Y_ACUSES.md). Con --pdf
+    escribe además un PDF imprimible por acuse (OUT/pdf/<folio>-<tipo>.pdf); con --bundles, un
+    paquete firmado por RFC (OUT/acuses/<RFC>.zip) que `buzon verify` comprueba.
 
     \b
-    Example:
-      buzon acuses --rfc EKU9003173C9 --out salida/acuses
+    Ejemplo:
+      buzon acuses --rfc EKU9003173C9 --out salida/acuses --pdf --bundles
     """
     from buzon.settings import Settings
     from registry.db import get_engine
@@ -29,6 +49,20 @@ def acuses(rfc: str | None, out: Path) -> None:
 
     settings = Settings()
     sello = Sello.load(settings)
+    wanted = sorted({compact(r) for r in rfcs}) or None
     with get_engine(settings).connect() as conn:
-        n = exportar(conn, sello, out, rfc=compact(rfc) if rfc else None)
+        if wanted is None or len(wanted) == 1:
+            n = exportar(conn, sello, out, rfc=wanted[0] if wanted else None)
+        else:
+            n = exportar(conn, sello, out, rfcs=wanted)
     click.echo(f"{n:,} acuses en {out / 'acuses.jsonl'}; certificado en {out / 'sello.pem'}")
+    if con_pdf:
+        from reports.acuses_pdf import escribir_pdfs
+
+        k = escribir_pdfs(settings, out / "pdf", rfcs=wanted, pagina=pagina)
+        click.echo(f"{k:,} PDF en {out / 'pdf'}")
+    if con_paquetes:
+        from reports.bundle import escribir_bundles
+
+        zips = escribir_bundles(settings, out / "acuses", rfcs=wanted, pagina=pagina)
+        click.echo(f"{len(zips):,} paquetes en {out / 'acuses'} (compruébelos con buzon verify)")
