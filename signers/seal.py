@@ -138,15 +138,22 @@ class Sello:
 
     def verify(self, text: str, sello: str) -> bool:
         """Whether ``sello`` is this certificate's signature over ``text``."""
-        from cryptography.exceptions import InvalidSignature
+        return verifica(self.certificate, text.encode("utf-8"), sello)
 
-        try:
-            self.certificate.public_key().verify(  # type: ignore[call-arg]
-                base64.b64decode(sello), text.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256()
-            )
-        except (InvalidSignature, ValueError):
-            return False
-        return True
+
+def verifica(certificate: x509.Certificate, data: bytes, firma: str) -> bool:
+    """Whether the base64 ``firma`` is ``certificate``'s RSA PKCS#1 v1.5 SHA-256 signature over
+    ``data`` (sellos, e.firma signatures, bundle manifests)."""
+    from cryptography.exceptions import InvalidSignature
+
+    key = certificate.public_key()
+    if not isinstance(key, rsa.RSAPublicKey):
+        return False
+    try:
+        key.verify(base64.b64decode(firma, validate=True), data, padding.PKCS1v15(), hashes.SHA256())
+    except (InvalidSignature, ValueError):
+        return False
+    return True
 
 
 class Sellos:
