@@ -208,6 +208,18 @@ auditoria = Table(
 
 # --- reports (issue 12) ---------------------------------------------------------------------
 
+# One row per ``buzon apply`` run (also runs without rejections), so the report knows which upload
+# was the last one.
+cargas = Table(
+    "cargas",
+    metadata,
+    Column("corrida", String(40), primary_key=True),
+    Column("en", TS, nullable=False),
+    Column("archivos", Text, nullable=False),  # the uploaded file names, comma-separated
+    Column("entradas", Integer, nullable=False),
+    Column("rechazadas", Integer, nullable=False),
+)
+
 # Every rejection of every ``buzon apply`` run (run, file, sheet, row, column, code), so the report
 # can show the last upload's rejections. ``corrida`` is one id per run; rows are never updated.
 rechazos = Table(
@@ -249,6 +261,7 @@ __all__ = [
     "outbox",
     "eventos",
     "auditoria",
+    "cargas",
     "rechazos",
     "terminos_textos",
 ]

@@ -171,7 +171,9 @@ def escribir_bundles(
     for rfc, grupo in _por_rfc(acuses):
         mios = [next(pdfs)[1] for _ in grupo]
         path = out / f"{rfc_filename(rfc)}.zip"
-        zip_bytes_to(path, nombre_bolsa(rfc), bag_files(rfc, grupo, mios, sello=sello, textos=textos))
+        zip_bytes_to(
+            path, nombre_bolsa(rfc), bag_files(rfc, grupo, mios, sello=sello, textos=textos)
+        )
         paths.append(path)
         if progress is not None and len(paths) % 500 == 0:
             progress(f"{len(paths)} paquetes")

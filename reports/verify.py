@@ -79,8 +79,12 @@ def _manifiesto(texto: bytes, res: Resultado, nombre: str) -> dict[str, str] | N
 
 def _acuses(files: dict[str, bytes], cert: x509.Certificate, res: Resultado) -> None:
     """Sellos against cadenas, firmas against FIEL certificates, T&C texts against digests."""
-    cadenas = {p[len("data/cadenas/") : -4]: b for p, b in files.items() if p.startswith("data/cadenas/")}
-    sellos = {p[len("data/sellos/") : -4]: b for p, b in files.items() if p.startswith("data/sellos/")}
+    cadenas = {
+        p[len("data/cadenas/") : -4]: b for p, b in files.items() if p.startswith("data/cadenas/")
+    }
+    sellos = {
+        p[len("data/sellos/") : -4]: b for p, b in files.items() if p.startswith("data/sellos/")
+    }
     pdfs = {p[len("data/acuses/") : -4] for p in files if p.startswith("data/acuses/")}
     for stem in sorted(set(cadenas) | set(sellos) | pdfs):
         if stem not in cadenas or stem not in sellos or stem not in pdfs:

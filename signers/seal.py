@@ -150,7 +150,9 @@ def verifica(certificate: x509.Certificate, data: bytes, firma: str) -> bool:
     if not isinstance(key, rsa.RSAPublicKey):
         return False
     try:
-        key.verify(base64.b64decode(firma, validate=True), data, padding.PKCS1v15(), hashes.SHA256())
+        key.verify(
+            base64.b64decode(firma, validate=True), data, padding.PKCS1v15(), hashes.SHA256()
+        )
     except (InvalidSignature, ValueError):
         return False
     return True

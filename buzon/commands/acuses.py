@@ -11,9 +11,7 @@ __commands__ = ["acuses"]
 
 @click.command()
 @click.option("--rfc", "rfcs", multiple=True, help="Solo los acuses de este RFC (repetible).")
-@click.option(
-    "--out", required=True, type=click.Path(path_type=Path), help="Carpeta de salida."
-)
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Carpeta de salida.")
 @click.option("--pdf", "con_pdf", is_flag=True, help="También un PDF por acuse en OUT/pdf/.")
 @click.option(
     "--bundles",

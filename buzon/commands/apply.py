@@ -65,7 +65,13 @@ def apply(files: tuple[Path, ...], sync: bool, as_json: bool) -> None:
     from registry.rechazos import guardar as guardar_rechazos
     from reports.plan_outputs import rejection_rows
 
-    guardar_rechazos(engine, rejection_rows(result), settings.clock())
+    guardar_rechazos(
+        engine,
+        rejection_rows(result),
+        settings.clock(),
+        archivos=[f.name for f in files],
+        entradas=result.summary["entries"],
+    )
     if as_json:
         click.echo(json.dumps(result.summary | applied.as_dict(), ensure_ascii=False))
         return

@@ -16,6 +16,7 @@ from registry.sql import batches, in_list
 from registry.tables import (
     acuses,
     alcances,
+    cargas,
     medios,
     particulares,
     rechazos,
@@ -127,8 +128,8 @@ RECHAZOS_SCHEMA = {
 
 
 def leer_rechazos(conn: Connection) -> pl.DataFrame:
-    """The rejections of the last ``buzon apply`` run that recorded any, in file order."""
-    ultima = conn.execute(select(func.max(rechazos.c.corrida))).scalar_one_or_none()
+    """The rejections of the last ``buzon apply`` run (none if it had none), in file order."""
+    ultima = conn.execute(select(func.max(cargas.c.corrida))).scalar_one_or_none()
     if ultima is None:
         return pl.DataFrame(schema=RECHAZOS_SCHEMA)
     q = (

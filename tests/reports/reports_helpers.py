@@ -18,6 +18,8 @@ from callbacks.simulate import codigos
 
 A = "EKU9003173C9"
 B = "ABC680524P76"
+C = "AÑ&800101AB1"  # & and Ñ: file names must survive them
+NOMBRE_C = "Año & Señal, S.C."
 NOMBRE_A = "Kumo & Ñandú Logística, S.A. de C.V."
 # A hostile name: markup for the HTML page, a formula for the spreadsheets.
 NOMBRE_B = '=HYPERLINK("http://x")<script>alert(1)</script>'
@@ -73,7 +75,8 @@ def _links(settings: Settings) -> dict[str, tuple[str, int]]:
 
 
 def construir(settings: Settings, tmp: Path) -> Registro:
-    """apply (with rejections) → send → events (2 validations, 1 bounce) → activate A → baja."""
+    """apply (with rejections) → send → apply (actualización) → events (2 validations, 1
+    bounce) → activate A → baja."""
     reg = Registro(settings, _env(settings, NOW), tmp)
     carga = tmp / "carga.csv"
     carga.write_text(
@@ -82,12 +85,21 @@ def construir(settings: Settings, tmp: Path) -> Registro:
         f'{A},"{NOMBRE_A}",{RP1},planta1@kumo.mx,\n'
         f'{A},"{NOMBRE_A}",{RP2},baja@kumo.mx,\n'
         f'{B},"{NOMBRE_B.replace(chr(34), chr(34) * 2)}",{RP_B},nomina@bajio.mx,\n'
-        "=1+2,Mala,,x@y.mx,\n"
-        f"{A},Kumo,,no-es-correo,\n",
+        f'{C},"{NOMBRE_C}",,contacto@senal.mx,\n'
+        f"{A},Kumo,,otro-malo,\n",
         encoding="utf-8",
     )
     reg.run("apply", str(carga))
     reg.run("send")
+    # The same email also for RP1: an acuse de actualización (no new verification). This last
+    # upload's rejections are the ones the report shows.
+    carga2 = tmp / "carga2.csv"
+    carga2.write_text(
+        "RFC,Registro patronal,Correo\n"
+        f"{A},{RP1},rh@kumo.mx\n{A},,rh@kumo.mx\n=1+2,,x@y.mx\n{A},,no-es-correo\n",
+        encoding="utf-8",
+    )
+    reg.run("apply", str(carga2))
     links = _links(settings)
     (_, telefono, codigo), *_ = codigos(settings)
     t1 = (NOW + timedelta(hours=1)).isoformat()

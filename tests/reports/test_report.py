@@ -23,10 +23,10 @@ def _csv(path: Path) -> list[dict[str, str]]:
 def test_report_rows(registro: Registro, tmp_path: Path) -> None:
     out = tmp_path / "rep"
     data = json.loads(registro.run("report", "--out", str(out), "--json", "--sin-paquetes").output)
-    assert data["rfcs"] == 2 and data["rps"] == 3 and data["medios"] == 5
+    assert data["rfcs"] == 3 and data["rps"] == 3 and data["medios"] == 6
     assert data["activados"] == 1 and data["aclaraciones"] == 1
     assert {k: v for k, v in data["por_estado"].items() if v} == {
-        "validado": 2, "enviado": 1, "no_entregado": 1, "baja": 1
+        "validado": 2, "enviado": 2, "no_entregado": 1, "baja": 1
     }  # fmt: skip
     assert sorted(Path(f).name for f in data["files"]) == [
         "estado.html", "estado.xlsx", "estado_por_rp.csv", "medios.csv"
@@ -36,7 +36,8 @@ def test_report_rows(registro: Registro, tmp_path: Path) -> None:
     assert set(rps) == {RP1, RP2, RP_B}
     r1 = rps[RP1]
     assert (r1["rfc"], r1["razon_social"], r1["estado_rfc"]) == (A, NOMBRE_A, "activado")
-    assert (r1["correos_validados"], r1["celular_validado"], r1["pendientes"]) == ("0", "no", "1")
+    # rh@kumo.mx (validated) was added to RP1 by the second upload; planta1 is still pending.
+    assert (r1["correos_validados"], r1["celular_validado"], r1["pendientes"]) == ("1", "no", "1")
     # Sent at 11:42 (Mexico City) on 08/08: the 72 hours end at 11:42 on 11/08.
     assert r1["siguiente_accion"] == "Validar el correo planta1@kumo.mx antes del 11/08/2024 11:42"
     assert r1["vence"] == "2024-08-11 11:42"
@@ -48,7 +49,7 @@ def test_report_rows(registro: Registro, tmp_path: Path) -> None:
     assert rb["siguiente_accion"] == "Registrar un correo electrónico para el RFC"
 
     medios = _csv(out / "medios.csv")
-    assert len(medios) == 5
+    assert len(medios) == 7  # 6 media; rh@kumo.mx has two scopes (the RFC and RP1)
     por_medio = {(m["medio"], m["registro_patronal"]): m for m in medios}
     rh = por_medio[("rh@kumo.mx", "")]
     assert rh["estado"] == "validado" and rh["folio_validacion"].startswith("BI-")
