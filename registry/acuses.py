@@ -31,7 +31,7 @@ from registry import folios as folios_mod
 from registry.folios import TZ
 from registry.sql import bulk_insert
 from registry.tables import acuses as acuses_table
-from registry.tables import medios
+from registry.tables import medios, particulares
 from signers.seal import Sello, Sellos
 
 VERSION = "4.0"
@@ -232,6 +232,22 @@ def _folios_registro(conn: Connection, completos: list[dict[str, Any]]) -> None:
             a["folio_registro"] = por_id.get(a.get("medio_id"))
 
 
+def _nombres(conn: Connection, completos: list[dict[str, Any]]) -> None:
+    """The cadena seals the particular's name: an upload without one takes the registry's."""
+    faltan = sorted({a["rfc"] for a in completos if not a.get("nombre")})
+    if not faltan:
+        return
+    por_rfc: dict[str, str | None] = {}
+    for i in range(0, len(faltan), 5000):
+        q = select(particulares.c.rfc, particulares.c.nombre).where(
+            particulares.c.rfc.in_(faltan[i : i + 5000])
+        )
+        por_rfc.update({r.rfc: r.nombre for r in conn.execute(q)})
+    for a in completos:
+        if not a.get("nombre"):
+            a["nombre"] = por_rfc.get(a["rfc"])
+
+
 def preparar(
     conn: Connection,
     settings: Settings,
@@ -253,6 +269,7 @@ def preparar(
         a.setdefault("fecha", now)
         a["rps"] = rps_texto(a.get("rps"))
     _folios_registro(conn, completos)
+    _nombres(conn, completos)
     cadenas = [cadena_original(a) for a in completos]
     if not cadenas:
         return Emision(completos, cadenas, Sellos([]))

@@ -86,15 +86,13 @@ def exportar(
     with open(tmp, "w", encoding="utf-8") as fh:
         for row in conn.execution_options(stream_results=True, yield_per=2000).execute(q):
             item = linea(row)
-            if row.numero_certificado is not None:
-                # T&C acuses: the particular's FIEL certificate, so the firma verifies with
-                # openssl alone (certificados/<numero_certificado>.pem). The number is 20 digits.
-                if row.certificado_pem and row.numero_certificado.isalnum():
-                    certs = out / "certificados"
-                    certs.mkdir(exist_ok=True)
-                    (certs / f"{row.numero_certificado}.pem").write_text(
-                        row.certificado_pem, encoding="ascii"
-                    )
+            # T&C acuses: the particular's FIEL certificate, so the firma verifies with openssl
+            # alone (certificados/<numero_certificado>.pem). The number is 20 digits.
+            numero = row.numero_certificado
+            if numero is not None and row.certificado_pem and numero.isalnum():
+                certs = out / "certificados"
+                certs.mkdir(exist_ok=True)
+                (certs / f"{numero}.pem").write_text(row.certificado_pem, encoding="ascii")
             fh.write(json.dumps(item, ensure_ascii=False) + "\n")
             n += 1
     os.replace(tmp, out / "acuses.jsonl")
