@@ -56,7 +56,8 @@ def _entrada_insegura(info: zipfile.ZipInfo) -> str | None:
     modo = info.external_attr >> 16
     if stat.S_ISLNK(modo):
         return "enlace simbólico"
-    if modo and not (stat.S_ISREG(modo) or stat.S_ISDIR(modo)):
+    # Many tools store only permission bits (no file type): those are plain files.
+    if stat.S_IFMT(modo) and not (stat.S_ISREG(modo) or stat.S_ISDIR(modo)):
         return "entrada que no es un archivo"
     return None
 
