@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from buzon.files import atomic_write
 from registry.states import Estado
@@ -86,10 +87,33 @@ def grafica(datos: list[dict], ancho: int = 900) -> dict:
     }
 
 
+def _escapar(texto: pl.Expr) -> pl.Expr:
+    """HTML-escape text in polars, exactly as jinja2/MarkupSafe does (``& < > " '``)."""
+    for a, b in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&#34;"), ("'", "&#39;")):
+        texto = texto.str.replace_all(a, b, literal=True)
+    return texto
+
+
+def filas_html(frame: pl.DataFrame) -> str:
+    """The table's ``<tr>`` rows, escaped, built column-wise by polars: a 100,000-row table in
+    a template loop costs seconds; here it costs a fraction of one."""
+    celdas = []
+    for c, t in frame.schema.items():
+        v = pl.col(c)
+        if isinstance(t, pl.Datetime):
+            v = v.dt.convert_time_zone(TZ).dt.strftime("%d/%m/%Y %H:%M")
+        texto = _escapar(v.cast(pl.String)).fill_null("")
+        abre = '<td class="num">' if t.is_numeric() else "<td>"
+        celdas.append(pl.lit(abre) + texto + pl.lit("</td>"))
+    if frame.is_empty():
+        return ""
+    filas = frame.select(pl.concat_str([pl.lit("<tr>"), *celdas, pl.lit("</tr>\n")]).alias("x"))
+    return filas["x"].str.join("").item()
+
+
 def render(rep: Reporte, generado: datetime) -> str:
     """The page's text."""
     por_rp = rep.por_rp
-    filas = [[_texto(v) for v in row] for row in por_rp.iter_rows()]
     accion = (
         rep.por_rfc.filter(~pl.col("estado").is_in(["activado", "activado_previo"]))
         .sort("vence", "rfc", nulls_last=True)
@@ -101,7 +125,8 @@ def render(rep: Reporte, generado: datetime) -> str:
         colores=COLORES,
         grafica=grafica(rep.grafica),
         columnas=por_rp.columns,
-        filas=filas,
+        filas=Markup(filas_html(por_rp)),  # escaped by filas_html
+        n_filas=por_rp.height,
         numericas={i for i, t in enumerate(por_rp.dtypes) if t.is_numeric()},
         accion=[
             [_texto(v) for v in r]

@@ -83,3 +83,18 @@ def test_table_chart_and_filter_in_chromium(pagina: Path, tmp_path: Path) -> Non
             assert primero == max(RP1, RP2, RP_B)
         finally:
             browser.close()
+
+
+def test_rows_are_escaped_like_jinja() -> None:
+    import polars as pl
+    from markupsafe import escape
+
+    from reports.html import filas_html
+
+    hostil = ["<b>\"x\" & 'y'</b>", "Ñandú & Cía", None]
+    html = filas_html(pl.DataFrame({"t": hostil, "n": [1, 2, 3]}))
+    esperado = "".join(
+        f'<tr><td>{escape(t) if t is not None else ""}</td><td class="num">{n}</td></tr>\n'
+        for t, n in zip(hostil, [1, 2, 3], strict=True)
+    )
+    assert html == esperado
