@@ -87,6 +87,8 @@ def _por_alcance(ma: pl.DataFrame) -> pl.DataFrame:
         (tel & validado).any().alias("celular_validado"),
         (correo & activo).any().alias("correo_activo"),
         (tel & activo).any().alias("celular_activo"),
+        (correo & (pl.col("estado") == str(Estado.VENCIDO))).any().alias("correo_vencido"),
+        (tel & (pl.col("estado") == str(Estado.VENCIDO))).any().alias("celular_vencido"),
         pend.sum().cast(pl.Int64).alias("pendientes"),
         (pl.col("estado") == str(Estado.VENCIDO)).sum().cast(pl.Int64).alias("vencidos"),
         (pl.col("estado") == str(Estado.NO_ENTREGADO)).sum().cast(pl.Int64).alias("no_entregados"),
@@ -115,7 +117,13 @@ def _estado_rfc(p: pl.DataFrame, rfc_scope: pl.DataFrame) -> pl.DataFrame:
     """Per RFC: its scope's counts, ``estado`` and ``accion`` (None when nothing is pending)."""
     j = p.join(rfc_scope, on="rfc", how="left").with_columns(
         pl.col("correos_validados", "pendientes", "vencidos", "no_entregados").fill_null(0),
-        pl.col("celular_validado", "correo_activo", "celular_activo").fill_null(False),
+        pl.col(
+            "celular_validado",
+            "correo_activo",
+            "celular_activo",
+            "correo_vencido",
+            "celular_vencido",
+        ).fill_null(False),
     )
     listo = (pl.col("correos_validados") > 0) & pl.col("celular_validado")
     estado = (
@@ -136,8 +144,12 @@ def _estado_rfc(p: pl.DataFrame, rfc_scope: pl.DataFrame) -> pl.DataFrame:
         .then(pl.lit(None, dtype=pl.String))
         .when(pl.col("vence").is_not_null())
         .then(_validar(""))
+        .when(~pl.col("correo_activo") & pl.col("correo_vencido"))
+        .then(pl.lit("Registrar de nuevo un correo electrónico para el RFC (el anterior venció)"))
         .when(~pl.col("correo_activo"))
         .then(pl.lit("Registrar un correo electrónico para el RFC"))
+        .when(~pl.col("celular_activo") & pl.col("celular_vencido"))
+        .then(pl.lit("Registrar de nuevo un teléfono celular (el anterior venció)"))
         .when(~pl.col("celular_activo"))
         .then(pl.lit("Registrar un teléfono celular"))
         .when(pl.col("estado_rfc") == "pendiente_tc")
