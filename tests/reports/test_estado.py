@@ -15,9 +15,9 @@ T0 = datetime(2024, 8, 8, 17, 0, tzinfo=UTC)  # 11:00 in Mexico City
 def _medio(mid: int, rfc: str, mec: str, valor: str, estado: str, **kw) -> dict:  # noqa: ANN003
     base = dict.fromkeys(MEDIOS_SCHEMA)
     base.update(
-        medio_id=mid, rfc=rfc, mecanismo=mec, medio=valor, estado=estado, folio_registro=f"BI-{mid}",
-        fecha_registro=T0, actualizado_en=T0, aclaracion=False, intentos_fallidos=0,
-        codigo_vivo=False,
+        medio_id=mid, rfc=rfc, mecanismo=mec, medio=valor, estado=estado,
+        folio_registro=f"BI-{mid}", fecha_registro=T0, actualizado_en=T0, aclaracion=False,
+        intentos_fallidos=0, codigo_vivo=False,
     )  # fmt: skip
     base.update(kw)
     return base
