@@ -67,6 +67,18 @@ def generar(
             yield from zip(parte, pdfs, strict=True)
 
 
+def leer_acuses(
+    settings: Settings, rfcs: list[str] | None
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, str]]]:
+    """The acuses (of ``rfcs``, or all; by RFC then folio) and the T&C texts they signed."""
+    with get_engine(settings).connect() as conn:
+        acuses = list(lector.iter_acuses(conn, rfcs))
+        shas = [s for s in (tyc_sha(a) for a in acuses) if s]
+        textos = lector.leer_terminos(conn, shas)
+        conn.rollback()
+    return acuses, textos
+
+
 def escribir_pdfs(
     settings: Settings,
     out: Path,
@@ -80,11 +92,8 @@ def escribir_pdfs(
     sello = Sello.load(settings)
     out.mkdir(parents=True, exist_ok=True)
     n = 0
-    with get_engine(settings).connect() as conn:
-        acuses = list(lector.iter_acuses(conn, rfcs))
-        shas = [s for s in (tyc_sha(a) for a in acuses) if s]
-        textos = {k: v["texto"] for k, v in lector.leer_terminos(conn, shas).items()}
-        conn.rollback()
+    acuses, leidos = leer_acuses(settings, rfcs)
+    textos = {k: v["texto"] for k, v in leidos.items()}
     for acuse, pdf in generar(
         acuses, demo=sello.demo, textos=textos, pagina=pagina, workers=workers
     ):

@@ -35,11 +35,9 @@ from pathlib import Path
 from typing import Any
 
 from buzon.settings import Settings
-from registry.db import get_engine
 from registry.export import linea
 from registry.folios import TZ
-from registry.reader import reporte as lector
-from reports.acuses_pdf import generar, tyc_sha
+from reports.acuses_pdf import generar, leer_acuses, tyc_sha
 from reports.safe import rfc_filename, safe_filename
 from signers.seal import Sello
 
@@ -160,11 +158,7 @@ def escribir_bundles(
     its RFC's PDFs are done.
     """
     sello = Sello.load(settings)
-    with get_engine(settings).connect() as conn:
-        acuses = list(lector.iter_acuses(conn, rfcs))
-        shas = [s for s in (tyc_sha(a) for a in acuses) if s]
-        textos = lector.leer_terminos(conn, shas)
-        conn.rollback()
+    acuses, textos = leer_acuses(settings, rfcs)
     solo_texto = {k: v["texto"] for k, v in textos.items()}
     pdfs = generar(acuses, demo=sello.demo, textos=solo_texto, pagina=pagina, workers=workers)
     paths = []

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pypdf
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
 from reports_helpers import NOMBRE_A, NOMBRE_C, A, C, Registro, construir
 
 from buzon.settings import Settings
+from signers.demo import make_ca
 from signers.seal import MARCA_DEMO
 from signers.tyc import cargar
 
@@ -83,29 +81,18 @@ def test_same_acuse_same_bytes_and_letter_size(registro_sqlite: Registro, tmp_pa
 
 
 def _sello_configurado(folder: Path) -> tuple[Path, Path]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Sello institucional de pruebas")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
+    """An operator's seal: a key and certificate whose subject says nothing of a demonstration."""
+    ac = make_ca(datetime.now(UTC), nombre="Sello institucional de pruebas")
     folder.mkdir(parents=True, exist_ok=True)
     kp, cp = folder / "sello.key", folder / "sello.pem"
     kp.write_bytes(
-        key.private_bytes(
+        ac.key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
     )
-    cp.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    cp.write_bytes(ac.pem)
     return kp, cp
 
 
