@@ -35,8 +35,10 @@ from pathlib import Path
 from typing import Any
 
 from buzon.settings import Settings
+from registry.db import get_engine
 from registry.export import linea
 from registry.folios import TZ
+from registry.reader import reporte as lector
 from reports.acuses_pdf import generar, leer_acuses, tyc_sha
 from reports.safe import rfc_filename, safe_filename
 from signers.seal import Sello
@@ -47,6 +49,7 @@ MANIFEST = "manifest-sha256.txt"
 FIRMA = "manifest-sha256.txt.sig"
 TAGMANIFEST = "tagmanifest-sha256.txt"
 TAG_FILES = ("bagit.txt", "bag-info.txt", MANIFEST, FIRMA)
+RFCS_POR_LOTE = 100
 
 
 def nombre_bolsa(rfc: str) -> str:
@@ -154,21 +157,26 @@ def escribir_bundles(
 ) -> list[Path]:
     """``out/<RFC>.zip`` for every RFC with acuses (of ``rfcs``, or all); returns the paths.
 
-    The PDFs of all RFCs are made together (on every core); each bag is written as soon as
+    RFCs are taken ``RFCS_POR_LOTE`` at a time (memory stays bounded by a batch, not by the
+    store); a batch's PDFs are made together on every core and each bag is written as soon as
     its RFC's PDFs are done.
     """
     sello = Sello.load(settings)
-    acuses, textos = leer_acuses(settings, rfcs)
-    solo_texto = {k: v["texto"] for k, v in textos.items()}
-    pdfs = generar(acuses, demo=sello.demo, textos=solo_texto, pagina=pagina, workers=workers)
-    paths = []
-    for rfc, grupo in _por_rfc(acuses):
-        mios = [next(pdfs)[1] for _ in grupo]
-        path = out / f"{rfc_filename(rfc)}.zip"
-        zip_bytes_to(
-            path, nombre_bolsa(rfc), bag_files(rfc, grupo, mios, sello=sello, textos=textos)
-        )
-        paths.append(path)
-        if progress is not None and len(paths) % 500 == 0:
-            progress(f"{len(paths)} paquetes")
+    with get_engine(settings).connect() as conn:
+        todos = lector.rfcs_con_acuses(conn, rfcs)
+        conn.rollback()
+    paths: list[Path] = []
+    for i in range(0, len(todos), RFCS_POR_LOTE):
+        acuses, textos = leer_acuses(settings, todos[i : i + RFCS_POR_LOTE])
+        solo_texto = {k: v["texto"] for k, v in textos.items()}
+        pdfs = generar(acuses, demo=sello.demo, textos=solo_texto, pagina=pagina, workers=workers)
+        for rfc, grupo in _por_rfc(acuses):
+            mios = [next(pdfs)[1] for _ in grupo]
+            path = out / f"{rfc_filename(rfc)}.zip"
+            zip_bytes_to(
+                path, nombre_bolsa(rfc), bag_files(rfc, grupo, mios, sello=sello, textos=textos)
+            )
+            paths.append(path)
+        if progress is not None:
+            progress(f"{len(paths)} de {len(todos)} paquetes")
     return paths
