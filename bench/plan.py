@@ -213,7 +213,8 @@ def main() -> None:
         )
     py = str(VENV_BIN / "python")
     contenders = {
-        "plan": [str(VENV_BIN / "buzon"), "plan", str(path), "--json"],
+        # --sin-registro: the stage alone, whatever store the working folder may hold.
+        "plan": [str(VENV_BIN / "buzon"), "plan", str(path), "--json", "--sin-registro"],
         "read": [py, "-c", f"import polars as pl; pl.read_excel({str(path)!r})"],
     }
     results: dict[str, dict] = {}

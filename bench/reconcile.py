@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import polars as pl  # noqa: E402
 
 from buzon.settings import Settings  # noqa: E402
-from callbacks.events import CAMPOS, Hasher  # noqa: E402
 from delivery import secrets as sec  # noqa: E402
+from reconcile.events import CAMPOS  # noqa: E402
 from registry.db import get_engine  # noqa: E402
 
 T0 = datetime(2024, 8, 8, 12, 0, tzinfo=UTC)
@@ -45,7 +45,7 @@ def seed(settings: Settings, n_media: int, rng: random.Random) -> list[tuple]:
     """Bulk-load the store; returns (id, mecanismo, valor, rfc, secret, outbox_id) per medium."""
     engine = get_engine(settings)
     key = sec.load_key(settings)
-    h = Hasher(key)
+    h = sec.Digests(key)
     media = []
     n_rfc = n_media // 3
     rfcs = [f"AAA{(i % 1000000):06d}{i // 1000000:03d}" for i in range(n_rfc)]
@@ -57,11 +57,11 @@ def seed(settings: Settings, n_media: int, rng: random.Random) -> list[tuple]:
         if i % 2:
             mec, valor, canal = "correo", f"user{i}@empresa{i % 97}.mx", "correo"
             secret = f"tok{i:029d}"
-            digest = h.hexdigest(sec._DIGEST_TOKEN + secret.encode())
+            digest = h.token(secret)
         else:
             mec, valor, canal = "telefono", f"55{i:08d}", "sms"
             secret = f"{rng.randrange(100000):05d}"
-            digest = h.hexdigest(sec._DIGEST_CODE + f"{i}\x00{secret}".encode())
+            digest = h.code(i, secret)
         med_rows.append(
             (
                 i,
@@ -194,7 +194,7 @@ def main() -> None:
     assert df.height == args.events
     del df
 
-    from registry.reconcile import reconciliar
+    from reconcile.apply import reconciliar
     from signers.seal import Sello
 
     sello = Sello.load(settings)  # key made outside the timed runs, as in production

@@ -92,6 +92,15 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite:///{(self.home / 'buzon.db').resolve()}"
 
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file of :attr:`sqlalchemy_url` (None for other backends and for an
+        in-memory database). Lets a command see whether a store exists without SQLAlchemy."""
+        scheme, sep, rest = self.sqlalchemy_url.partition(":///")
+        if not sep or scheme.split("+")[0] != "sqlite" or not rest or rest == ":memory:":
+            return None
+        return Path(rest.split("?")[0])
+
     def clock(self) -> datetime:
         """The current instant (UTC, aware), or ``BUZON_NOW`` when set."""
         return self.now if self.now is not None else datetime.now(UTC)

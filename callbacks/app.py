@@ -1,7 +1,7 @@
 """The receiver: link confirmation pages, the code form and delivery webhooks (FastAPI).
 
 Every POST becomes an event that is recorded and applied in one transaction
-(:func:`registry.reconcile.aplicar`), so the person sees the outcome at once and a crash leaves
+(:func:`reconcile.apply.aplicar`), so the person sees the outcome at once and a crash leaves
 nothing half done. A GET never changes anything: mail scanners open links before people do.
 """
 
@@ -24,10 +24,11 @@ from sqlalchemy import select
 from buzon.errors import EventFileError
 from buzon.settings import Settings
 from callbacks import csrf
-from callbacks.events import CAMPOS, validar
 from delivery.secrets import load_key, token_digest
+from reconcile.apply import aplicar
+from reconcile.events import CAMPOS, validar
+from registry.clock import utc
 from registry.db import get_engine
-from registry.reconcile import aplicar, utc
 from registry.tables import medios
 
 log = logging.getLogger(__name__)

@@ -16,47 +16,23 @@ Exactly-once protocol for one row (the dispatcher runs (b) between these):
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from buzon.errors import DeliveryError, PermanentDeliveryError
 from buzon.settings import Settings
 from delivery import secrets as sec
-from registry import audit
-from registry.cambios import cambiar_estado
+from registry import transitions
 from registry.sql import batches
-from registry.states import Estado, origenes
 from registry.tables import medios, outbox, particulares
+from registry.transitions import ENVIAR, NO_ENTREGAR
 
-VERIFICABLES = (Estado.REGISTRADO.value, Estado.ENVIADO.value)
-CANAL_POR_MECANISMO = {"correo": "correo", "telefono": "sms"}
+# The states a verification can still be sent to: those that can reach ``enviado``.
+VERIFICABLES = ENVIAR.origenes
 MAX_BACKOFF = timedelta(hours=6)
-
-
-def queue(conn: Connection, rows: Iterable[Mapping], *, now: datetime) -> int:
-    """Insert outbox rows; each needs ``medio_id``, ``tipo`` ('verificacion' | 'confirmacion'),
-    and ``canal`` + ``destino`` or the medium's ``mecanismo`` + ``valor``. Returns the count."""
-    values = []
-    for row in rows:
-        canal = row.get("canal") or CANAL_POR_MECANISMO[row["mecanismo"]]
-        values.append(
-            {
-                "medio_id": row["medio_id"],
-                "tipo": row["tipo"],
-                "canal": canal,
-                "destino": row.get("destino") or row["valor"],
-                "estado": "pendiente",
-                "intentos": 0,
-                "proximo_intento": row.get("proximo_intento") or now,
-                "creado_en": now,
-            }
-        )
-    if values:
-        conn.execute(insert(outbox), values)
-    return len(values)
 
 
 @dataclass(slots=True)
@@ -154,12 +130,10 @@ def prepare(
             update(outbox).where(outbox.c.id == _b("oid")).values(nonce=_b("nonce")), nonces
         )
     if armed:
-        conn.execute(
-            update(medios)
-            .where(medios.c.id == _b("mid"))
-            .values(secreto_hash=_b("digest"), envio_vigente=_b("oid")),
-            armed,
-        )
+        # Guarded by the medium's state: a medium that moved on gets no live secret, and its
+        # message is not sent (the row stays pending and is discarded on the next claim).
+        vivos = transitions.armar(conn, [(a["mid"], a["oid"], a["digest"]) for a in armed])
+        due = [d for d in due if d.tipo != "verificacion" or d.medio_id in vivos]
     return due, seen
 
 
@@ -220,72 +194,39 @@ def record(
     return out
 
 
-# Built once: the success path runs for every message, and building statements costs more than
-# executing them. Bind names differ from column names (SQLAlchemy reserves those in SET).
+def _sent(conn: Connection, settings: Settings, rows: list[Due], now: datetime) -> None:
+    conn.execute(
+        _OUTBOX_SENT, [{"b_oid": r.id, "b_now": now, "b_attempt": r.intentos + 1} for r in rows]
+    )
+    verificados = [r for r in rows if r.tipo == "verificacion"]
+    enviar(conn, settings, verificados, now)
+
+
+# Built once: the success path runs for every message. Bind names differ from column names
+# (SQLAlchemy reserves those in SET).
 _OUTBOX_SENT = (
     update(outbox)
     .where(outbox.c.id == _b("b_oid"), outbox.c.estado == "pendiente")
     .values(estado="enviado", enviado_en=_b("b_now"), intentos=_b("b_attempt"), error=None)
 )
-# The guarded transition registrado|enviado -> enviado, as a compare-and-set on the state read in
-# phase (a) under the dispatcher lock, and on the send still being the medium's live one.
-_MEDIO_SENT = (
-    update(medios)
-    .where(
-        medios.c.id == _b("b_mid"),
-        medios.c.estado == _b("b_de"),
-        medios.c.envio_vigente == _b("b_oid"),
-    )
-    .values(
-        estado=Estado.ENVIADO.value,
-        enviado_en=_b("b_now"),
-        vence_en=_b("b_vence"),
-        envios=medios.c.envios + 1,
-        intentos_fallidos=0,
-        actualizado_en=_b("b_now"),
-    )
-)
-_ENVIADO_DESDE = {e.value for e in origenes(Estado.ENVIADO)}
 
 
-def _sent(conn: Connection, settings: Settings, rows: list[Due], now: datetime) -> None:
-    conn.execute(
-        _OUTBOX_SENT, [{"b_oid": r.id, "b_now": now, "b_attempt": r.intentos + 1} for r in rows]
-    )
+def enviar(conn: Connection, settings: Settings, rows: list[Due], now: datetime) -> list[int]:
+    """The accepted-send transition (``registry.transitions.ENVIAR``) of verification rows: a
+    compare-and-set on the state read in phase (a) under the dispatcher lock and on the send
+    still being the medium's live one; a medium that moved on meanwhile (baja, resend) is left
+    alone and gets no audit row. Returns the media moved."""
     vence = now + timedelta(hours=settings.validity_hours)
-    params = [
-        {"b_mid": r.medio_id, "b_de": r.medio_estado, "b_oid": r.id, "b_now": now, "b_vence": vence}
-        for r in rows
-        if r.tipo == "verificacion" and r.medio_estado in _ENVIADO_DESDE
-    ]
-    if not params:
-        return
-    moved = params
-    if conn.execute(_MEDIO_SENT, params).rowcount != len(params):
-        # Some medium moved on meanwhile (baja, resend): find out which ones did move.
-        ids = [p["b_mid"] for p in params]
-        estado = {
-            mid: (e, v)
-            for mid, e, v in conn.execute(
-                select(medios.c.id, medios.c.estado, medios.c.envio_vigente).where(
-                    medios.c.id.in_(ids)
-                )
-            )
-        }
-        moved = [p for p in params if estado[p["b_mid"]] == (Estado.ENVIADO.value, p["b_oid"])]
-    audit.registrar(
+    return transitions.mover(
         conn,
-        (
-            audit.fila(
-                "medio",
-                p["b_mid"],
-                p["b_de"],
-                Estado.ENVIADO,
-                origen=f"comando:send:outbox={p['b_oid']}",
-                en=now,
-            )
-            for p in moved
-        ),
+        ENVIAR,
+        [r.medio_id for r in rows],
+        now=now,
+        origen=[f"comando:send:outbox={r.id}" for r in rows],
+        de=[r.medio_estado for r in rows],
+        valores={"enviado_en": now, "vence_en": vence},
+        vigentes=[r.id for r in rows],
+        fresco=False,
     )
 
 
@@ -297,16 +238,14 @@ def _failed(conn: Connection, row: Due, attempt: int, reason: str, now: datetime
     )
     live = _live(conn, [row] if row.tipo == "verificacion" else [])
     if live:
-        cambiar_estado(
+        transitions.mover(
             conn,
-            live,
-            Estado.NO_ENTREGADO,
-            origen=f"comando:send:outbox={row.id}",
+            NO_ENTREGAR,
+            sorted(live),
             now=now,
+            origen=f"comando:send:outbox={row.id}",
             detalle=reason,
-            motivo=reason,
-            aclaracion=True,
-            secreto_hash=None,
+            valores={"motivo": reason},
         )
 
 

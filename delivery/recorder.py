@@ -6,16 +6,17 @@ connection; the sender that finds it free commits every outcome queued so far, i
 other sender's, in one transaction, and the others find theirs already committed (group commit
 by "flat combining": no recorder thread, so no two thread wake-ups per message).
 
-Acceptances (the common case) are written with three prepared statements straight on the DB-API
-connection (outbox row, medium, audit row); building and compiling SQLAlchemy statements cost
-several times more than SQLite executing them. Any failure in a group sends the whole group
+Acceptances (the common case) are written with prepared statements straight on the DB-API
+connection (outbox rows, then ``registry.transitions.ENVIAR`` and its audit rows through
+:func:`delivery.outbox.enviar`); building and compiling SQLAlchemy statements cost several times
+more than SQLite executing them. Any failure in a group sends the whole group
 through :func:`delivery.outbox.record`, the general (and slower) path.
 """
 
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine
@@ -24,25 +25,11 @@ from buzon.errors import DeliveryError
 from buzon.settings import Settings
 from delivery import outbox
 from delivery.outbox import Due, Outcome
-from registry.states import Estado, origenes
-
-_ENVIADO = Estado.ENVIADO.value
-_ENVIADO_DESDE = frozenset(e.value for e in origenes(Estado.ENVIADO))
+from registry.clock import db_value
 
 _OUTBOX_SENT = (
     "UPDATE outbox SET estado = 'enviado', enviado_en = ?, intentos = ?, error = NULL "
     "WHERE id = ? AND estado = 'pendiente'"
-)
-# The guarded transition registrado|enviado -> enviado as a compare-and-set on the state read in
-# phase (a) under the dispatcher lock and on this send still being the medium's live one; a
-# medium that moved on meanwhile (baja, resend) is left alone and gets no audit row.
-_MEDIO_SENT = (
-    f"UPDATE medios SET estado = '{_ENVIADO}', enviado_en = ?, vence_en = ?, envios = envios + 1, "
-    "intentos_fallidos = 0, actualizado_en = ? WHERE id = ? AND estado = ? AND envio_vigente = ?"
-)
-_AUDIT = (
-    "INSERT INTO auditoria (en, entidad, entidad_id, de_estado, a_estado, origen, detalle) "
-    f"VALUES (?, 'medio', ?, ?, '{_ENVIADO}', ?, NULL)"
 )
 
 
@@ -68,9 +55,7 @@ class Recorder:
         self.stats = stats  # has sent / retried / failed counters
         self.conn = engine.connect()
         self.sqlite = engine.dialect.name == "sqlite"
-        self._sql = [_OUTBOX_SENT, _MEDIO_SENT, _AUDIT]
-        if not self.sqlite:  # psycopg's paramstyle
-            self._sql = [s.replace("?", "%s") for s in self._sql]
+        self._outbox_sql = _OUTBOX_SENT if self.sqlite else _OUTBOX_SENT.replace("?", "%s")
         if self.sqlite:
             # Checkpoint the WAL every ~40 MB instead of every 4 MB: consecutive sends rewrite the
             # same outbox/medios pages, which a checkpoint copies once however often they changed
@@ -142,31 +127,17 @@ class Recorder:
 
     def _sent_fast(self, rows: list[Due], now: datetime) -> None:
         dbapi = self._dbapi()
-        if self.sqlite:
-            # SQLAlchemy's SQLite format ("%Y-%m-%d %H:%M:%S.%f"), through isoformat: strftime
-            # costs ~20 us a call.
-            naive = now.replace(tzinfo=None)
-            ts: Any = naive.isoformat(" ", "microseconds")
-            vence: Any = (naive + timedelta(hours=self.settings.validity_hours)).isoformat(
-                " ", "microseconds"
-            )
-        else:
-            ts, vence = now, now + timedelta(hours=self.settings.validity_hours)
-        outbox_sql, medio_sql, audit_sql = self._sql
+        ts = db_value(self.engine.dialect.name, now)
         cur = dbapi.cursor()
         try:
             if self.sqlite:
                 cur.execute("BEGIN IMMEDIATE")
-            for r in rows:
-                cur.execute(outbox_sql, (ts, r.intentos + 1, r.id))
-                if r.tipo != "verificacion" or r.medio_estado not in _ENVIADO_DESDE:
-                    continue
-                cur.execute(medio_sql, (ts, vence, ts, r.medio_id, r.medio_estado, r.id))
-                if cur.rowcount == 1:
-                    cur.execute(
-                        audit_sql,
-                        (ts, str(r.medio_id), r.medio_estado, f"comando:send:outbox={r.id}"),
-                    )
+            cur.executemany(self._outbox_sql, [(ts, r.intentos + 1, r.id) for r in rows])
+            # The one accepted-send transition (same SQL text and guard as delivery.outbox),
+            # on this DB-API transaction.
+            outbox.enviar(
+                self.conn, self.settings, [r for r in rows if r.tipo == "verificacion"], now
+            )
             if self.sqlite:
                 cur.execute("COMMIT")
             else:

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import re
-
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, func, select, update
 
 from buzon.errors import LimitReachedError, NotFoundError, TransitionError
 from buzon.settings import Settings
 from delivery.dispatcher import SendStats, dispatch_lock, dispatch_locked
-from registry.states import ACTIVOS, Estado
-from registry.tables import auditoria, medios, outbox
-
-
-def _normalize(valor: str) -> str:
-    valor = valor.strip()
-    if "@" in valor:
-        return valor.lower()
-    digits = re.sub(r"\D", "", valor.removesuffix(".0"))
-    for prefix in ("521", "52", "044", "045"):
-        if len(digits) == 10 + len(prefix) and digits.startswith(prefix):
-            return digits[len(prefix) :]
-    return digits
+from registry import audit, transitions
+from registry import outbox as registry_outbox
+from registry.reader import find_medio
+from registry.states import Estado
+from registry.tables import medios, outbox
+from schemas import medio as medio_mod
+from schemas import rfc as rfc_mod
 
 
 def resend(
@@ -41,19 +33,13 @@ def resend(
     from registry.db import get_engine
 
     engine = engine or get_engine(settings)
-    rfc = re.sub(r"[\s_-]", "", rfc).upper()
-    valor = _normalize(medio)
+    rfc = rfc_mod.compact(rfc)
+    mecanismo, valor = medio_mod.compact(medio)
     # Under the dispatcher lock: a batch running now cannot be half-way through the old message.
     with dispatch_lock(settings, engine):
         now = settings.clock()
         with engine.begin() as conn:
-            m = conn.execute(
-                select(medios).where(
-                    medios.c.rfc == rfc,
-                    medios.c.valor == valor,
-                    medios.c.estado.in_([e.value for e in ACTIVOS]),
-                )
-            ).first()
+            m = find_medio(conn, rfc, mecanismo, valor)
             if m is None:
                 raise NotFoundError(
                     "no hay un medio de contacto activo con ese valor para el RFC",
@@ -83,33 +69,26 @@ def resend(
                 )
                 .values(estado="descartado", error="reemplazado por un reenvío")
             )
-            conn.execute(
-                update(medios)
-                .where(medios.c.id == m.id)
-                .values(secreto_hash=None, envio_vigente=None, actualizado_en=now)
-            )
-            new_id = conn.execute(
-                insert(outbox).values(
-                    medio_id=m.id,
-                    tipo="verificacion",
-                    canal="correo" if m.mecanismo == "correo" else "sms",
-                    destino=m.valor,
-                    estado="pendiente",
-                    intentos=0,
-                    proximo_intento=now,
-                    creado_en=now,
-                )
-            ).inserted_primary_key[0]
-            conn.execute(
-                insert(auditoria).values(
-                    en=now,
-                    entidad="medio",
-                    entidad_id=str(m.id),
-                    de_estado=m.estado,
-                    a_estado=m.estado,
-                    origen="comando:resend",
-                    detalle=f"reenvío solicitado; código anterior anulado; outbox={new_id}",
-                )
+            transitions.desarmar(conn, m.id, now)
+            new_id = registry_outbox.queue_one(
+                conn,
+                {"medio_id": m.id, "tipo": "verificacion", "mecanismo": m.mecanismo,
+                 "valor": m.valor},
+                now=now,
+            )  # fmt: skip
+            audit.registrar(
+                conn,
+                [
+                    audit.fila(
+                        "medio",
+                        m.id,
+                        m.estado,
+                        m.estado,
+                        origen="comando:resend",
+                        en=now,
+                        detalle=f"reenvío solicitado; código anterior anulado; outbox={new_id}",
+                    )
+                ],
             )
         stats = dispatch_locked(settings, engine, only_ids=[new_id]) if send else None
     return new_id, stats

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import hmac
 import os
 import secrets
@@ -28,8 +29,8 @@ _CODE_SPACE = 10**CODE_DIGITS
 # Largest multiple of 10**5 below 2**64: values at or above it are rejected (no modulo bias).
 _CODE_LIMIT = (2**64 // _CODE_SPACE) * _CODE_SPACE
 
-# Stable contract: registry/reconcile_io.py digests in bulk with these labels and the same layout
-# (label + token; label + f"{medio_id}\x00{code}"). Changing one invalidates every live secret.
+# Stable contract: every digest of a token or code is made here (one at a time or in bulk with
+# :class:`Digests`), with these labels. Changing one invalidates every live secret.
 _DERIVE_CODE = b"buzon/v1/derive-code\x00"
 _DERIVE_TOKEN = b"buzon/v1/derive-token\x00"
 _DIGEST_CODE = b"buzon/v1/code-digest\x00"
@@ -128,6 +129,42 @@ def verify_token(key: bytes, token: str, stored_digest: str | None) -> bool:
     if not stored_digest:
         return False
     return hmac.compare_digest(token_digest(key, token), stored_digest)
+
+
+class Digests:
+    """:func:`token_digest` and :func:`code_digest` in bulk (a million event lines): the same
+    values, with the HMAC pads computed once (~2x faster than :func:`hmac.digest` per call).
+
+    >>> k = b"k" * 32
+    >>> d = Digests(k)
+    >>> d.token("abc") == token_digest(k, "abc"), d.code(7, "01234") == code_digest(k, 7, "01234")
+    (True, True)
+    """
+
+    def __init__(self, key: bytes) -> None:
+        block = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+
+    def _hex(self, msg: bytes) -> str:
+        inner = self._inner.copy()
+        inner.update(msg)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
+
+    def token(self, token: str) -> str:
+        return self._hex(_DIGEST_TOKEN + token.encode())
+
+    def code(self, medio_id: int, code: str) -> str:
+        return self._hex(_DIGEST_CODE + f"{int(medio_id)}\x00{code}".encode())
+
+
+def content_mac(key: bytes) -> hashlib.blake2b:
+    """The keyed hash behind an event's idempotency key (its content hash): BLAKE2b under a key
+    derived from the HMAC key, a MAC like HMAC-SHA256 at half the cost per line. Copy it per
+    message (``.copy()``); the key itself never leaves this module."""
+    return hashlib.blake2b(key=hashlib.sha256(key).digest(), digest_size=32)
 
 
 def secret_for(key: bytes, canal: str, medio_id: int, nonce: str) -> tuple[str, str]:

@@ -15,14 +15,16 @@ from buzon.settings import Settings
 
 
 @task(cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
-def plan_task(paths: list[str]) -> tuple[dict, pl.DataFrame]:
+def plan_task(paths: list[str], sync: bool = False) -> tuple[dict, pl.DataFrame]:
     """Read and validate the uploads against the registry (I/O: retried once)."""
     from registry.db import get_engine
-    from registry.existing import existing_loader
+    from registry.reader import registro_reader
     from schemas.plan import plan_files
 
     settings = Settings()
-    result = plan_files(paths, settings, existing_loader=existing_loader(get_engine(settings)))
+    result = plan_files(
+        paths, settings, read_registro=registro_reader(get_engine(settings)), sync=sync
+    )
     return result.summary, result.accepted
 
 
@@ -46,7 +48,7 @@ def apply_flow(paths: list[str], sync: bool = False) -> dict:
     from registry.apply import ApplyResult, chunks
 
     settings = Settings()
-    summary, accepted = plan_task(paths)
+    summary, accepted = plan_task(paths, sync)
     total = ApplyResult()
     for chunk in chunks(accepted, settings.chunk_size):
         counts = apply_chunk_task(chunk, sync)

@@ -1,4 +1,4 @@
-"""Prefect flow: reconcile callbacks into states (``registry.reconcile`` does the work).
+"""Prefect flow: reconcile callbacks into states (``reconcile`` does the work).
 
 Parameters are file paths only; settings (database URL, HMAC key) are built inside the run from
 the environment. One task per file checks it (I/O, retried); one task imports, applies and expires
@@ -12,8 +12,8 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from buzon.settings import Settings
-from callbacks.events import leer_archivo
-from registry.reconcile import reconciliar
+from reconcile.apply import reconciliar
+from reconcile.events import leer_archivo
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)

@@ -6,6 +6,7 @@ in a numeric-looking column turned into null). :func:`loaders.read_upload` retur
 row as Excel shows it.
 """
 
-from loaders.files import RawSheet, read_upload
+from loaders.files import read_upload
+from loaders.types import RawSheet
 
 __all__ = ["RawSheet", "read_upload"]

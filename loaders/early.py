@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from loaders.files import EXCEL_EXTENSIONS
+from loaders.types import EXCEL_EXTENSIONS
 
 # Larger files are read the ordinary way: a file this large may be refused by the size limit.
 EARLY_MAX_BYTES = 200 * 2**20

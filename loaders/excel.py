@@ -8,7 +8,7 @@ import polars as pl
 
 from buzon.errors import CorruptFileError, EncryptedFileError
 from loaders.early import parse, take
-from loaders.files import RawSheet
+from loaders.types import RawSheet
 
 _ENCRYPTION_HINTS = ("password", "encrypt", "protected", "filepass")
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from buzon.errors import (
     CorruptFileError,
@@ -15,23 +13,10 @@ from buzon.errors import (
     FileTooLargeError,
     UnsupportedFileError,
 )
+from loaders.types import EXCEL_EXTENSIONS, TEXT_EXTENSIONS, RawSheet
 
-EXCEL_EXTENSIONS = {".xlsx", ".xlsm", ".xls", ".ods"}
-TEXT_EXTENSIONS = {".csv", ".txt"}
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
-
-if TYPE_CHECKING:  # polars is imported by the readers: loaders.early must start without it
-    import polars as pl
-
-
-@dataclass(frozen=True)
-class RawSheet:
-    """One sheet (or a CSV file) as strings: columns ``c0..cN`` and ``fila`` (1-based Excel row)."""
-
-    archivo: str
-    hoja: str | None
-    frame: pl.DataFrame
 
 
 def _check_file(path: Path, max_bytes: int) -> bytes:

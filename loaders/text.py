@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from buzon.errors import CorruptFileError, EmptyFileError, EncodingError
-from loaders.files import RawSheet
+from loaders.types import RawSheet
 
 DELIMITERS = ",;\t"
 HEADER_LINES = 50  # the header is within the first 10 rows; titles may be ragged

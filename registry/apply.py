@@ -27,11 +27,12 @@ from buzon.errors import RegistryError
 from buzon.settings import Settings
 from registry import acuses as acuses_mod
 from registry import audit, folios
-from registry.cambios import cambiar_estado
-from registry.diff import Alcance, Cambios, calcular
+from registry.outbox import queue
+from registry.reader import Alcance, Cambios, read_cambios
 from registry.sql import bulk_insert, insert
 from registry.states import Estado
 from registry.tables import alcances, medios, particulares, registros_patronales
+from registry.transitions import cambiar_estado
 from signers.seal import Sello
 
 log = logging.getLogger(__name__)
@@ -149,7 +150,7 @@ def _apply(
         # Writers queue here (SQLite's BEGIN IMMEDIATE already did): the read below then sees
         # every earlier writer's commit.
         folios.lock(conn)
-    cambios = calcular(conn, filas, sync=sync)
+    cambios = read_cambios(conn, filas, sync=sync)
     result = ApplyResult(chunks=1, unchanged=cambios.sin_cambio, rp_ajeno=cambios.rp_ajeno)
     if cambios.vacio:
         return result
@@ -306,8 +307,6 @@ def _escribir(
         )
 
     if nuevos:
-        from delivery.outbox import queue
-
         queue(
             conn,
             [

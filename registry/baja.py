@@ -4,26 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from buzon.errors import NotFoundError, TransitionError
 from buzon.settings import Settings
 from registry import acuses
-from registry.cambios import cambiar_estado
-from registry.diff import ACTIVOS_SQL
+from registry.reader import find_medio, read_nombres, read_rps
 from registry.states import Estado
-from registry.tables import alcances, medios, particulares
+from registry.transitions import DAR_DE_BAJA, mover
+from schemas import medio as medio_mod
+from schemas import rfc as rfc_mod
 from signers.seal import Sello
-
-
-def candidatos(valor: str) -> list[str]:
-    """The stored forms ``valor`` may have (email lower-cased, mobile as 10 digits)."""
-    from schemas import correo, telefono
-
-    formas = [correo.compact(valor)]
-    if "@" not in valor:
-        formas.append(telefono.compact(valor))
-    return formas
 
 
 def baja_medio(
@@ -36,28 +27,20 @@ def baja_medio(
     origen: str = "comando:baja",
     sello: Sello | None = None,
 ) -> str:
-    """Move the active medium (rfc, valor) to ``baja`` and issue its acuse; return the folio."""
-    from schemas import rfc as rfc_mod
+    """Move the active medium (rfc, valor) to ``baja`` and issue its acuse; return the folio.
 
+    ``valor`` in any spelling :func:`schemas.medio.compact` accepts (``mailto:``, case, spaces,
+    ``+52 1``, ``01``, ``044``...).
+    """
     rfc = rfc_mod.compact(rfc)
     now = (now or settings.clock()).astimezone(UTC)
-    row = conn.execute(
-        select(medios.c.id, medios.c.mecanismo, medios.c.valor, medios.c.estado).where(
-            medios.c.rfc == rfc,
-            medios.c.valor.in_(candidatos(valor)),
-            medios.c.estado.in_(ACTIVOS_SQL),
-        )
-    ).first()
+    row = find_medio(conn, rfc, *medio_mod.compact(valor))
     if row is None:
         raise NotFoundError("no hay un medio activo con ese valor para el RFC", rfc=rfc)
-    if not cambiar_estado(conn, [row.id], Estado.BAJA, origen=origen, now=now, detalle="baja"):
+    if not mover(conn, DAR_DE_BAJA, [row.id], now=now, origen=origen):
         raise TransitionError("el medio ya no está activo", rfc=rfc)
-    rps = conn.execute(
-        select(alcances.c.rp).where(alcances.c.medio_id == row.id, alcances.c.rp.is_not(None))
-    ).scalars()
-    nombre = conn.execute(
-        select(particulares.c.nombre).where(particulares.c.rfc == rfc)
-    ).scalar_one_or_none()
+    rps = read_rps(conn, row.id)
+    nombre = read_nombres(conn, [rfc]).get(rfc)
     (folio,) = acuses.emitir(
         conn,
         settings,
@@ -66,7 +49,7 @@ def baja_medio(
                 "tipo": "baja",
                 "rfc": rfc,
                 "nombre": nombre,
-                "rps": list(rps),
+                "rps": rps,
                 "mecanismo": row.mecanismo,
                 "medio": row.valor,
                 "estado": str(Estado.BAJA),

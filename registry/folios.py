@@ -12,14 +12,14 @@ See docs/FOLIOS_Y_ACUSES.md.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select, update
 
+from registry.clock import MEXICO
 from registry.sql import insert
 from registry.tables import folio_reloj
 
-TZ = ZoneInfo("America/Mexico_City")
+TZ = MEXICO
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 

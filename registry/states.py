@@ -4,13 +4,16 @@
 
     registrado ──send──▶ enviado ──validate──▶ validado
         │                  ├──72 h──▶ vencido
-        │                  ├──too many codes/sends──▶ cancelado
+        │                  ├──last send's code dead──▶ cancelado
         │                  └──bounce──▶ no_entregado
         └──permanent failure──▶ no_entregado
     registrado | enviado | validado ──owner removes──▶ baja
 
-Terminal states never come back: registering the same value again makes a new medium with a new
-folio.
+``cancelado``: the code of the medium's last allowed send (``envios`` has reached
+``BUZON_MAX_SENDS_PER_MEDIUM``) died of ``BUZON_MAX_WRONG_CODES`` wrong codes, so nothing can
+validate it any more (a code of an earlier send dies instead and waits for a resend). Terminal
+states never come back: registering the same value again makes a new medium with a new folio.
+Every write of these transitions is in :mod:`registry.transitions`.
 """
 
 from __future__ import annotations

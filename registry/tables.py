@@ -1,6 +1,7 @@
 """The store's schema (SQLAlchemy Core). Alembic migrations in ``registry/migrations`` build it.
 
-Times are stored as timezone-aware UTC instants. Secrets (verification codes, link tokens) are never
+Times are stored as UTC instants through one column type, :class:`Instante` (see
+:mod:`registry.clock`). Secrets (verification codes, link tokens) are never
 stored: only HMAC-SHA256 digests under a key kept outside the database.
 """
 
@@ -18,8 +19,12 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     text,
 )
+
+from registry.clock import utc
+from registry.states import ACTIVOS, Estado
 
 # Stable names for constraints, so migrations are the same on SQLite and PostgreSQL.
 metadata = MetaData(
@@ -32,9 +37,26 @@ metadata = MetaData(
 )
 
 Id = BigInteger().with_variant(Integer(), "sqlite")  # INTEGER PRIMARY KEY is SQLite's rowid
-TS = DateTime(timezone=True)
 
-ACTIVE_SQL = "estado IN ('registrado', 'enviado', 'validado')"
+
+class Instante(TypeDecorator):
+    """An instant: converted to UTC when bound (SQLite would otherwise store the wall time of any
+    offset), returned as an aware UTC datetime. Same DDL as ``DateTime(timezone=True)``."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):  # noqa: ANN001, ANN201
+        return None if value is None else utc(value)
+
+    def process_result_value(self, value, dialect):  # noqa: ANN001, ANN201
+        return None if value is None else utc(value)
+
+
+TS = Instante()
+
+# The partial unique index below, from the one list of active states (in the enum's order).
+ACTIVE_SQL = "estado IN ({})".format(", ".join(f"'{e}'" for e in Estado if e in ACTIVOS))
 
 particulares = Table(
     "particulares",

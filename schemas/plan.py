@@ -18,7 +18,8 @@ from loaders import RawSheet, read_upload
 from schemas.entries import ENTRY_SCHEMA, detect_layout, extract_entries
 from schemas.limits import Existing
 
-ExistingLoader = Callable[[list[str], list[str]], Existing]
+# (rfcs, rps) -> what the registry holds for them (registry.reader.registro_reader).
+RegistroReader = Callable[[list[str], list[str]], Existing]
 Progress = Callable[[str], None]
 
 
@@ -140,18 +141,21 @@ def summarize(files: Sequence[FileEntries], entries: pl.DataFrame, warnings: pl.
 def plan_entries(
     files: Sequence[FileEntries],
     *,
-    existing_loader: ExistingLoader | None = None,
+    read_registro: RegistroReader | None = None,
     rp_digito_warning: bool = False,
     check_model: bool = True,
+    sync: bool = False,
 ) -> PlanResult:
-    """Validate the entries of already-read files (against the registry when a loader is given).
+    """Validate the entries of already-read files (against the registry when a reader is given).
 
+    ``sync``: the upload is the desired state of its RFCs (``apply --sync``), so registry media it
+    does not list are counted as gone before the limits are checked.
     The accepted entries are then checked against :class:`schemas.models.AcceptedEntries` (an
     internal invariant: a failure raises InvariantError); ``check_model=False`` skips it.
     """
     entries = combine(files)
     existing = None
-    if existing_loader is not None:
+    if read_registro is not None:
         from schemas.normalize import rfc_compact, rp_compact
 
         # Each distinct spelling once: cells repeat on every entry of a row.
@@ -159,12 +163,12 @@ def plan_entries(
             spellings = entries.select(pl.col(column).unique())
             return spellings.select(compact.unique().drop_nulls()).to_series().to_list()
 
-        existing = existing_loader(
+        existing = read_registro(
             keys("rfc_valor", rfc_compact("rfc_valor")), keys("rp_valor", rp_compact("rp_valor"))
         )
     from schemas.validate import WARNING_COLUMNS, validate_entries
 
-    validated = validate_entries(entries, existing, rp_digito_warning=rp_digito_warning)
+    validated = validate_entries(entries, existing, rp_digito_warning=rp_digito_warning, sync=sync)
     warnings = validated.warnings.select(WARNING_COLUMNS)
     if not check_model:
         summary = summarize(files, validated.entries, warnings)
@@ -194,8 +198,9 @@ def plan_files(
     paths: Sequence[str | Path],
     settings=None,  # noqa: ANN001 - buzon.settings.Settings; optional for library use
     *,
-    existing_loader: ExistingLoader | None = None,
+    read_registro: RegistroReader | None = None,
     progress: Progress | None = None,
+    sync: bool = False,
 ) -> PlanResult:
     """Read and validate ``paths`` (all are read before anything is validated)."""
     max_bytes = settings.max_file_bytes if settings is not None else 200 * 2**20
@@ -210,6 +215,7 @@ def plan_files(
         progress("validando")
     return plan_entries(
         files,
-        existing_loader=existing_loader,
+        read_registro=read_registro,
         rp_digito_warning=bool(settings and settings.rp_digito_warning),
+        sync=sync,
     )

@@ -172,13 +172,17 @@ def _identities(
 
 
 def validate_entries(
-    entries: pl.DataFrame, existing: Existing | None = None, *, rp_digito_warning: bool = False
+    entries: pl.DataFrame,
+    existing: Existing | None = None,
+    *,
+    rp_digito_warning: bool = False,
+    sync: bool = False,
 ) -> Validated:
     """``entries`` from :func:`schemas.entries.extract_entries`, concatenated, with ``orden``.
 
     Per-value rules first (the libraries run once per distinct value and come back as lookups),
     then RP ownership, then the per-scope limits. A rule's code is kept only if no earlier rule
-    gave one.
+    gave one. ``sync``: see :func:`kept_by_upload`.
     """
     existing = existing or Existing()
     if not entries["orden"].is_sorted():
@@ -218,12 +222,14 @@ def validate_entries(
             "codigo_medio",
         ).alias("codigo")
     )
-    limits = scope_limits(
+    candidates = (
         work.select("orden", "rfc", "rp", "mecanismo", "medio", "codigo")
         .filter(pl.col("codigo").is_null())
-        .drop("codigo"),
-        existing,
+        .drop("codigo")
     )
+    if sync:
+        existing = kept_by_upload(existing, candidates)
+    limits = scope_limits(candidates, existing)
     orden = pl.col("orden")
     over = limits.over
     over_mail = over.filter(pl.col("mecanismo") == "correo")["orden"]
@@ -251,6 +257,23 @@ def validate_entries(
         ids["rp_digito_malo"],
     )
     return Validated(entries=_tidy(df), warnings=_warnings(df, existing))
+
+
+def kept_by_upload(existing: Existing, candidates: pl.DataFrame) -> Existing:
+    """Under ``apply --sync``: the registry's active scopes that the upload keeps.
+
+    ``--sync`` removes every active medium (and scope) of an RFC that the upload does not list, so
+    before the limits are checked those count as gone: a new mobile replaces the old one, a sixth
+    email one of five, in one run. A medium the upload lists again still counts first in its scope
+    (it is kept, not registered anew). RP owners are unaffected: sync never moves an RP.
+    ``candidates``: the entries that passed the earlier rules, {rfc, rp, mecanismo, medio}.
+    """
+    # A null RP (the RFC scope) must match a null RP: joined on the RP with nulls as "".
+    scope = pl.col("rp").fill_null("").alias("_rp")
+    keys = ["rfc", "_rp", "mecanismo", "medio"]
+    listed = candidates.select("rfc", scope, "mecanismo", "medio").unique()
+    kept = existing.active.with_columns(scope).join(listed, on=keys, how="semi").drop("_rp")
+    return Existing(rp_owner=existing.rp_owner, active=kept)
 
 
 def _tidy(df: pl.DataFrame) -> pl.DataFrame:

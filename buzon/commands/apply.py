@@ -34,7 +34,7 @@ def apply(files: tuple[Path, ...], sync: bool, as_json: bool) -> None:
     from buzon.settings import Settings
     from registry.apply import ApplyResult, apply_entries
     from registry.db import get_engine
-    from registry.existing import existing_loader
+    from registry.reader import registro_reader
     from schemas.plan import plan_files
     from signers.seal import Sello
 
@@ -45,8 +45,9 @@ def apply(files: tuple[Path, ...], sync: bool, as_json: bool) -> None:
     result = plan_files(
         files,
         settings,
-        existing_loader=existing_loader(engine),
+        read_registro=registro_reader(engine),
         progress=progress_printer(verbose),
+        sync=sync,
     )
 
     def show(total: ApplyResult) -> None:

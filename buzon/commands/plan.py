@@ -90,15 +90,33 @@ def end_process_if_cli() -> None:
     (CliRunner, a program that embeds the CLI) is left alone: its ``__main__`` is not ours, or
     its stdout is not the process's.
     """
-    import buzon.cli
-
+    # Looked up, not imported: the CLI imports the commands, never the other way round.
+    cli = sys.modules.get("buzon.cli")
     main = sys.modules.get("__main__")
-    if getattr(main, "main", None) is not buzon.cli.main or sys.stdout is not sys.__stdout__:
+    if cli is None or getattr(main, "main", None) is not getattr(cli, "main", None):
+        return
+    if sys.stdout is not sys.__stdout__:
         return
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
+
+
+def registro_if_any(settings):  # noqa: ANN001, ANN201 - Settings -> RegistroReader | None
+    """A read-only reader of the configured registry, or None when there is none.
+
+    Without a store (no SQLite file; a PostgreSQL URL is always a store) nothing of the store is
+    imported: plan keeps its start-up time.
+    """
+    path = settings.sqlite_path
+    if path is not None and not path.is_file():
+        return None
+    from registry.reader import registro_reader
+    from registry.reader.readonly import open_readonly
+
+    engine = open_readonly(settings)
+    return registro_reader(engine) if engine is not None else None
 
 
 @click.command()
@@ -109,10 +127,26 @@ def end_process_if_cli() -> None:
     help="Write rechazos.csv, advertencias.csv, aceptados.parquet and resumen.json here.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
-def plan(files: tuple[Path, ...], out: Path | None, as_json: bool) -> None:
+@click.option(
+    "--sin-registro",
+    is_flag=True,
+    help="No leer el registro aunque exista: valida solo contra los archivos.",
+)
+@click.option(
+    "--sync",
+    is_flag=True,
+    help="Validar como `apply --sync`: los medios registrados que la carga no lista cuentan "
+    "como dados de baja.",
+)
+def plan(
+    files: tuple[Path, ...], out: Path | None, as_json: bool, sin_registro: bool, sync: bool
+) -> None:
     """Validate uploads (xlsx, xlsm, xls, ods, csv, txt) without changing anything.
 
-    Every entry ends accepted or rejected with a code and a Spanish message.
+    Every entry ends accepted or rejected with a code and a Spanish message. When a registry
+    exists (BUZON_HOME / BUZON_DATABASE_URL) it is read, never written, so the plan rejects what
+    `apply` would reject (TELEFONO_EXCEDIDO, CORREOS_EXCEDIDOS, RP_OTRO_RFC counting the media
+    already registered); `--sin-registro` skips it.
 
     \b
     Example:
@@ -126,8 +160,11 @@ def plan(files: tuple[Path, ...], out: Path | None, as_json: bool) -> None:
     from schemas.plan import plan_files
 
     settings = Settings()
+    read_registro = None if sin_registro else registro_if_any(settings)
     with stage_progress(sys.stderr.isatty(), len(files) + 1) as progress:
-        result = plan_files(files, settings, progress=progress)
+        result = plan_files(
+            files, settings, read_registro=read_registro, progress=progress, sync=sync
+        )
     if out is not None:
         from reports.plan_outputs import write_plan_outputs
 

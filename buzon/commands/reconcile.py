@@ -28,7 +28,7 @@ def reconcile(archivos: tuple[Path, ...], as_json: bool) -> None:
       buzon reconcile --events gateway/entregas.csv --events eventos.jsonl --json
     """
     from buzon.settings import Settings
-    from registry.reconcile import reconciliar
+    from reconcile.apply import reconciliar
 
     settings = Settings()
     res = reconciliar(settings, list(archivos))

@@ -24,12 +24,12 @@ def status(rfc: str | None, por_rp: bool, as_json: bool) -> None:
     """
     from buzon.settings import Settings
     from registry.db import get_engine
-    from registry.status import status as leer
+    from registry.reader import count_estados
     from schemas.rfc import compact
 
     settings = Settings()
     with get_engine(settings).connect() as conn:
-        data = leer(conn, compact(rfc) if rfc else None)
+        data = count_estados(conn, compact(rfc) if rfc else None)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False))
         return

@@ -19,7 +19,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import insert
 
 from buzon.settings import Settings
-from delivery import outbox as outbox_mod
+from registry import outbox as outbox_mod
 from registry.db import get_engine
 from registry.tables import medios, particulares
 

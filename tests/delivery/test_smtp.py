@@ -130,7 +130,7 @@ def test_confirmation_email_is_sent_for_a_queued_confirmation(db_settings, smtp_
     settings = smtp_settings(db_settings, smtp_server)
     (m,) = add_media(settings, [("correo", "feliz@ejemplo.mx")])
     dispatch(settings)
-    from delivery.outbox import queue
+    from registry.outbox import queue
 
     with get_engine(settings).begin() as conn:
         conn.execute(medios.update().values(estado="validado"))

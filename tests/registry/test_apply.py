@@ -6,8 +6,8 @@ from registry_helpers import frame, rp_valido, verifica
 from sqlalchemy import Engine, func, select
 
 from registry.apply import apply_entries, chunks
-from registry.cambios import cambiar_estado
 from registry.tables import acuses, alcances, auditoria, medios, outbox
+from registry.transitions import cambiar_estado
 
 A, B = "EKU9003173C9", "ABC680524P76"
 RP1, RP2, RP3 = rp_valido("Y39", 1), rp_valido("Y39", 2), rp_valido("Y39", 3)

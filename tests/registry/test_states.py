@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from buzon.errors import TransitionError
-from registry.cambios import cambiar_estado
 from registry.states import ACTIVOS, TRANSICIONES, Estado, origenes, puede, transicion
 from registry.tables import auditoria, medios, particulares
+from registry.transitions import cambiar_estado
 
 PERMITIDAS = {
     ("registrado", "enviado"),

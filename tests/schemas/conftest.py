@@ -34,6 +34,6 @@ def plan_of(tmp_path: Path) -> PlanOf:
         contents = content if many else [content]
         files = [load_file(_file(c)) for c in contents]  # type: ignore[union-attr]
         loader = (lambda rfcs, rps: existing) if existing is not None else None
-        return plan_entries(files, existing_loader=loader, rp_digito_warning=rp_digito_warning)
+        return plan_entries(files, read_registro=loader, rp_digito_warning=rp_digito_warning)
 
     return run

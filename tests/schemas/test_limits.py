@@ -120,7 +120,7 @@ def test_registry_limits_only_their_scope(plan_of: PlanOf) -> None:
     assert codes(result) == [None, "CORREOS_EXCEDIDOS"]
 
 
-def test_existing_loader_gets_the_upload_keys(tmp_path) -> None:  # noqa: ANN001
+def test_registro_reader_gets_the_upload_keys(tmp_path) -> None:  # noqa: ANN001
     from plan_helpers import write_csv
 
     from schemas.plan import load_file, plan_entries
@@ -135,5 +135,5 @@ def test_existing_loader_gets_the_upload_keys(tmp_path) -> None:  # noqa: ANN001
         tmp_path / "c.csv",
         [HEADER, ["eku-900317-3c9", "y39-26552-10-4", "a@b.mx", ""], [GODE, "", "b@c.mx", ""]],
     )
-    plan_entries([load_file(path)], existing_loader=loader)
+    plan_entries([load_file(path)], read_registro=loader)
     assert seen == {"rfcs": sorted([KUMO, GODE]), "rps": [RP1]}

@@ -15,8 +15,9 @@ from buzon.cli import cli
 from buzon.errors import EventFileError
 from buzon.settings import Settings
 from callbacks.simulate import codigos
+from reconcile.apply import reconciliar
+from reconcile.rules import decidir
 from registry.db import get_engine
-from registry.reconcile import decidir, reconciliar
 from registry.tables import acuses, auditoria, eventos, outbox
 from tests.callbacks.seed import contar as _count
 from tests.callbacks.seed import medio as _medio
@@ -277,7 +278,7 @@ def test_bulk_path_keeps_per_medium_order(
 ) -> None:
     """A file large enough for the bulk paths (whole-store snapshot, range duplicate check,
     sliced inserts) decides exactly like a small one."""
-    import registry.reconcile_io as rio
+    import reconcile.store as rio
 
     monkeypatch.setattr(rio, "IN_MAX", 1000)
     monkeypatch.setattr(rio, "ROWS_PER_WRITE", 700)

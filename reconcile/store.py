@@ -1,9 +1,10 @@
-"""The reads and the event log behind :mod:`registry.reconcile` (kept apart so the rules stay pure).
+"""The store side of reconciliation: reads, the event log and what acuses need (kept apart from
+:mod:`reconcile.rules` so the rules stay pure). State changes go through
+:mod:`registry.transitions`.
 
-Raw driver SQL with ``executemany`` for the million-row paths: SQLAlchemy's per-row bind processing
-and the compilation of 10,000-element ``IN`` lists would dominate. Instants are written as UTC
-(SQLite: ``YYYY-MM-DD HH:MM:SS.ffffff``, the format SQLAlchemy itself uses; PostgreSQL: aware
-datetimes).
+Raw driver SQL with ``executemany`` for the million-row paths (dialect helpers from
+:mod:`registry.sql`): SQLAlchemy's per-row bind processing and the compilation of 10,000-element
+``IN`` lists would dominate. Instants are written as UTC (:mod:`registry.clock`).
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from itertools import repeat
 import polars as pl
 from sqlalchemy import Connection
 
-from registry.sql import IN_MAX, batches
+from delivery.secrets import Digests
+from registry.sql import IN_MAX, cursor, instant, is_sqlite, ph, select_in
 
-_SQLITE_TS = "%Y-%m-%d %H:%M:%S%.6f"
+_SQLITE_TS = "%Y-%m-%d %H:%M:%S%.6f"  # registry.clock.SQLITE_FORMAT in polars' spelling
 _SMALL = 2000  # below this many events, load only the media they touch
 ROWS_PER_WRITE = 50_000  # rows built per executemany: bounds the Python tuples held at once
 _MEDIO_COLS = (
@@ -38,25 +40,13 @@ _MEDIO_SCHEMA = {
 }
 
 
-def ph(conn: Connection) -> str:
-    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
-
-
-def sqlite(conn: Connection) -> bool:
-    return conn.dialect.name == "sqlite"
-
-
-def cursor(conn: Connection):  # noqa: ANN201 - DB-API cursor, in the connection's transaction
-    return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-
-
 def lock(conn: Connection) -> None:
     """Serialise event application (web, webhooks, reconcile) for the transaction.
 
     SQLite already holds the write lock from ``BEGIN IMMEDIATE``; PostgreSQL takes an advisory lock,
     so a wrong-code count can never be read by two appliers at once.
     """
-    if not sqlite(conn):
+    if not is_sqlite(conn):
         conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4242001)")
 
 
@@ -68,7 +58,7 @@ def cache_grande(conn: Connection, big: bool) -> Iterator[None]:
     rows); with the default 2 MB cache they would be written out and read back while the
     transaction runs. 1 GiB measured 85 s against 91 s for 256 MiB on the reconcile benchmark.
     """
-    if not (big and sqlite(conn)):
+    if not (big and is_sqlite(conn)):
         yield
         return
     prev = conn.exec_driver_sql("PRAGMA cache_size").scalar()
@@ -80,23 +70,10 @@ def cache_grande(conn: Connection, big: bool) -> Iterator[None]:
 
 
 def ts_values(conn: Connection, s: pl.Series) -> list:
-    if sqlite(conn):
+    """A column of instants as raw statements bind them (UTC; see :mod:`registry.clock`)."""
+    if is_sqlite(conn):
         return s.dt.convert_time_zone("UTC").dt.strftime(_SQLITE_TS).to_list()
     return s.to_list()
-
-
-def ts_param(conn: Connection, now: datetime):  # noqa: ANN201
-    return now.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite(conn) else now
-
-
-def select_in(conn: Connection, sql: str, ids: Sequence, params: tuple = ()) -> list[tuple]:
-    """Rows of ``sql`` (with one ``{in}`` placeholder) for ``ids``, in ``IN`` lists of 10,000."""
-    out: list[tuple] = []
-    cur = cursor(conn)
-    for part in batches(list(ids)):
-        cur.execute(sql.format(inn=",".join([ph(conn)] * len(part))), (*params, *part))
-        out += cur.fetchall()
-    return out
 
 
 def hashes_existentes(conn: Connection, ev: pl.DataFrame) -> pl.Series:
@@ -154,14 +131,11 @@ def _medios_tocados(conn: Connection, ev: pl.DataFrame, ob: pl.DataFrame) -> pl.
 
 def preparar(conn: Connection, key: bytes, ev: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Digest secrets, resolve each event's medium and outbox row; return ``(prep, medios)``."""
-    from callbacks.events import Hasher
-    from delivery.secrets import _DIGEST_CODE, _DIGEST_TOKEN
-
-    h = Hasher(key)
+    h = Digests(key)
     tokens = ev["token"].to_list()
     ev = ev.with_columns(
         token_hash=pl.Series(
-            [None if t is None else h.hexdigest(_DIGEST_TOKEN + t.encode()) for t in tokens],
+            [None if t is None else h.token(t) for t in tokens],
             dtype=pl.String,
         )
     )
@@ -224,7 +198,7 @@ def preparar(conn: Connection, key: bytes, ev: pl.DataFrame) -> tuple[pl.DataFra
     for mid, code, vivo in zip(
         sms["medio_id"].to_list(), sms["codigo"].to_list(), sms["vivo"].to_list(), strict=True
     ):
-        dig = h.hexdigest(_DIGEST_CODE + f"{mid}\x00{code}".encode())
+        dig = h.code(mid, code)
         code_hash.append(dig)
         # Constant time, so response timing says nothing about how much of a code was right.
         coincide.append(vivo is not None and hmac.compare_digest(dig, vivo))
@@ -280,7 +254,7 @@ def insertar_eventos(conn: Connection, d: pl.DataFrame, now: datetime) -> None:
         "INSERT INTO eventos (hash, tipo, origen, fecha, recibido_en, medio_id, datos, aplicado,"
         f" resultado) VALUES ({','.join([p] * 9)})"
     )
-    recibido = ts_param(conn, now)
+    recibido = instant(conn, now)
     cur = cursor(conn)
     d = d.sort("hash")
     for start in range(0, d.height, ROWS_PER_WRITE):
@@ -302,3 +276,22 @@ def insertar_eventos(conn: Connection, d: pl.DataFrame, now: datetime) -> None:
                 strict=True,
             ),
         )
+
+
+def datos_acuse(conn: Connection, ids: Sequence[int]) -> dict[int, dict]:
+    """What an acuse de validación says about each medium (those with a particular)."""
+    info = {
+        r[0]: {"rfc": r[1], "mecanismo": r[2], "medio": r[3], "nombre": r[4], "rps": []}
+        for r in select_in(
+            conn,
+            "SELECT m.id, m.rfc, m.mecanismo, m.valor, p.nombre FROM medios m"
+            " JOIN particulares p ON p.rfc = m.rfc WHERE m.id IN ({inn})",
+            ids,
+        )
+    }
+    for mid, rp in select_in(
+        conn, "SELECT medio_id, rp FROM alcances WHERE medio_id IN ({inn}) AND rp IS NOT NULL", ids
+    ):
+        if mid in info:
+            info[mid]["rps"].append(rp)
+    return info

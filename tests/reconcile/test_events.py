@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from callbacks.events import _fechas, contenido_hash, parse_fecha
+from reconcile.events import _fechas, contenido_hash, parse_fecha
 
 FECHAS = [
     "2024-08-08T12:00:00.123456Z",

@@ -1,4 +1,4 @@
-"""What applying one chunk of accepted entries would change: read-only, set-based.
+"""What applying one chunk of accepted entries would change (apply's diff): read-only.
 
 A chunk holds every entry of its RFCs, so per-RFC rules (``--sync``) are decided within it.
 """
@@ -8,17 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from registry.audit import origen_fila
-from registry.sql import batches, in_list
-from registry.states import ACTIVOS
-from registry.tables import alcances, medios, particulares, registros_patronales
-
-ACTIVOS_SQL = sorted(str(e) for e in ACTIVOS)
-
-Clave = tuple[str, str, str]  # (rfc, mecanismo, medio)
-Alcance = str | None  # rp, or None for the RFC scope
+from registry.reader.medios import Activo, Alcance, Clave, read_activos, read_duenos, read_nombres
 
 
 @dataclass
@@ -28,15 +21,6 @@ class Deseado:
     # Provenance as an index into the chunk's entries, formatted only when written (audit).
     alcances: dict[Alcance, int] = field(default_factory=dict)  # scope -> first entry
     origen: int = 0
-
-
-@dataclass
-class Activo:
-    """One active medium as the registry holds it."""
-
-    id: int
-    estado: str
-    alcances: set[Alcance] = field(default_factory=set)
 
 
 @dataclass
@@ -75,7 +59,7 @@ Entrada = tuple[str, str | None, str | None, str, str, str, str | None, int | No
 """rfc, nombre, rp, mecanismo, medio, archivo, hoja, fila."""
 
 
-def calcular(conn: Connection, entradas: Iterable[Entrada], *, sync: bool) -> Cambios:
+def read_cambios(conn: Connection, entradas: Iterable[Entrada], *, sync: bool) -> Cambios:
     """Compare one chunk's entries (file order) with the registry."""
     nombres: dict[str, str | None] = {}
     primer_origen: dict[str, str] = {}
@@ -91,22 +75,8 @@ def calcular(conn: Connection, entradas: Iterable[Entrada], *, sync: bool) -> Ca
             rp_dueno[rp] = (rfc, origen_fila(archivo, hoja, fila))
 
     rfcs = sorted(nombres)
-    registrados: dict[str, str | None] = {}
-    for part in batches(rfcs):
-        rows = conn.execute(
-            select(particulares.c.rfc, particulares.c.nombre).where(
-                in_list(conn, particulares.c.rfc, part)
-            )
-        ).all()
-        registrados.update({r: n for r, n in rows})
-    duenos: dict[str, str] = {}
-    for part in batches(sorted(rp_dueno)):
-        rows = conn.execute(
-            select(registros_patronales.c.rp, registros_patronales.c.rfc).where(
-                in_list(conn, registros_patronales.c.rp, part)
-            )
-        ).all()
-        duenos.update({rp: rfc for rp, rfc in rows})
+    registrados = read_nombres(conn, rfcs)
+    duenos = read_duenos(conn, list(rp_dueno))
 
     rp_ajeno = 0
     for i, (rfc, _nombre, rp, mecanismo, medio, _a, _h, _f) in enumerate(filas):
@@ -119,7 +89,7 @@ def calcular(conn: Connection, entradas: Iterable[Entrada], *, sync: bool) -> Ca
         if rp not in d.alcances:
             d.alcances[rp] = i
 
-    activos = leer_activos(conn, rfcs)
+    activos = read_activos(conn, rfcs)
 
     nuevos, actualizados, sin_cambio = [], [], 0
     for clave, d in deseados.items():
@@ -152,27 +122,3 @@ def calcular(conn: Connection, entradas: Iterable[Entrada], *, sync: bool) -> Ca
         rp_ajeno=rp_ajeno,
         filas=filas,
     )
-
-
-def leer_activos(conn: Connection, rfcs: list[str]) -> dict[Clave, Activo]:
-    """Active media of ``rfcs`` with their scopes, by (rfc, mecanismo, valor)."""
-    activos: dict[Clave, Activo] = {}
-    por_id: dict[int, Activo] = {}
-    for part in batches(rfcs):
-        rows = conn.execute(
-            select(
-                medios.c.id, medios.c.rfc, medios.c.mecanismo, medios.c.valor, medios.c.estado
-            ).where(in_list(conn, medios.c.rfc, part), medios.c.estado.in_(ACTIVOS_SQL))
-        ).all()
-        for mid, rfc, mecanismo, valor, estado in rows:
-            a = Activo(id=mid, estado=estado)
-            activos[(rfc, mecanismo, valor)] = a
-            por_id[mid] = a
-        # By the scope's own rfc column (indexed), not a join: terminal media are skipped below.
-        scopes = conn.execute(
-            select(alcances.c.medio_id, alcances.c.rp).where(in_list(conn, alcances.c.rfc, part))
-        ).all()
-        for mid, rp in scopes:
-            if mid in por_id:
-                por_id[mid].alcances.add(rp)
-    return activos

@@ -14,8 +14,9 @@ def _vacio() -> dict[str, int]:
     return {str(e): 0 for e in Estado}
 
 
-def status(conn: Connection, rfc: str | None = None) -> dict[str, Any]:
-    """``{"por_estado": {state: n}, "rfcs": [...], "rps": [...]}``; every state is listed."""
+def count_estados(conn: Connection, rfc: str | None = None) -> dict[str, Any]:
+    """``{"por_estado": {state: n}, "medios": n, "rfcs": [...], "rps": [...]}`` (the
+    ``buzon status --json`` object); every state is listed, ``rfc`` narrows to one RFC."""
     por_estado = _vacio()
     por_rfc: dict[str, dict[str, int]] = {}
     q = select(medios.c.rfc, medios.c.estado, func.count()).group_by(medios.c.rfc, medios.c.estado)

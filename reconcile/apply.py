@@ -1,0 +1,249 @@
+"""Reconciliation: events -> state changes, acuses de validación and confirmation messages.
+
+Set-based: a batch of events (one web request, one webhook, or a million imported lines) is decided
+in polars (:func:`reconcile.rules.decidir`) against a snapshot of the media it touches, then
+written with a few bulk statements in the caller's transaction: state changes through
+:mod:`registry.transitions`, confirmations through :func:`registry.outbox.queue`. Events are
+recorded (``eventos``) in that same transaction, so an event is applied exactly once: a replay
+(same content hash) is skipped, a crash rolls both back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from functools import partial
+
+import polars as pl
+from sqlalchemy import Connection, Engine
+
+from buzon.settings import Settings
+from delivery.secrets import load_key
+from reconcile import store as io
+from reconcile.events import contenido_hash, leer_archivo
+from reconcile.rules import EXITOS, Resumen, decidir
+from registry import transitions
+from registry.acuses import Emision
+from registry.acuses import preparar as preparar_acuses
+from registry.clock import utc
+from registry.db import get_engine
+from registry.outbox import queue
+from registry.transitions import NO_ENTREGAR, VALIDAR
+
+__all__ = ["Resumen", "aplicar", "reconciliar", "vencer"]
+
+log = logging.getLogger(__name__)
+
+_DECIDIDOS = (
+    *("seq", "hash", "tipo", "origen", "fecha", "medio_id", "token_hash", "rfc", "telefono"),
+    *("codigo_hash", "referencia", "estado", "motivo", "resultado", "cuenta_fallo"),
+    "intentos_despues",
+)
+
+
+def aplicar(
+    conn: Connection,
+    settings: Settings,
+    eventos: pl.DataFrame,
+    *,
+    now: datetime | None = None,
+    key: bytes | None = None,
+    overlap: Callable[[], object] | None = None,
+) -> Resumen:
+    """Record and apply a batch of events in the caller's transaction.
+
+    ``eventos`` has the columns of :func:`reconcile.events.validar` (raw codes/tokens, only in
+    memory) and optionally ``hash`` (else the content hash). Replays are skipped. ``overlap`` is
+    more work for the same transaction, run once the events are written and before waiting for
+    the sellos of the acuses (which are made on every core meanwhile).
+    """
+    now = utc(now or settings.clock())
+    key = key or load_key(settings)
+    res = Resumen(events=eventos.height)
+    io.lock(conn)
+    if "hash" not in eventos.columns:
+        eventos = eventos.with_columns(contenido_hash(key, eventos))
+    eventos = eventos.unique("hash", keep="first", maintain_order=True)
+    if eventos.height:
+        eventos = eventos.filter(~pl.col("hash").is_in(io.hashes_existentes(conn, eventos)))
+    res.duplicados = res.events - eventos.height
+    if eventos.height == 0:
+        res.resultados = eventos.with_columns(resultado=pl.lit(None, pl.String))
+        if overlap is not None:
+            overlap()
+        return res
+    eventos = eventos.with_columns(seq=pl.int_range(0, pl.len(), dtype=pl.Int64))
+    with io.cache_grande(conn, eventos.height > io.ROWS_PER_WRITE):
+        prep, med = io.preparar(conn, key, eventos)
+        del eventos  # a million-line batch: keep one frame of it alive at a time
+        decididos = decidir(prep, med, settings.max_wrong_codes).select(_DECIDIDOS)
+        del prep
+        _escribir(conn, settings, decididos, med, now, res, overlap)
+    res.applied = decididos.height
+    counts = decididos.group_by("resultado").len()
+    for r, n in counts.iter_rows():
+        if r not in EXITOS:
+            res.rejected[r] = n
+    res.resultados = (
+        decididos.select(
+            "seq", "tipo", "fecha", "origen", "medio_id", "resultado", "intentos_despues"
+        )
+        .join(
+            med.select(pl.col("id").alias("medio_id"), "rfc", "valor", "mecanismo"),
+            on="medio_id",
+            how="left",
+        )
+        .sort("seq")
+    )
+    return res
+
+
+def _escribir(
+    conn: Connection,
+    settings: Settings,
+    d: pl.DataFrame,
+    med: pl.DataFrame,
+    now: datetime,
+    res: Resumen,
+    overlap: Callable[[], object] | None,
+) -> None:
+    """Write one decided batch. The sellos of the acuses are made on every core while the state
+    changes, audit rows, events and ``overlap`` are written; then the acuses are inserted."""
+    estado = med.select(pl.col("id").alias("medio_id"), pl.col("estado").alias("de"))
+    val = (
+        d.filter(pl.col("resultado") == "validado")
+        .select("medio_id", "fecha", "origen")
+        .join(estado, on="medio_id", how="left")
+        .sort("medio_id")
+    )
+    info = io.datos_acuse(conn, val["medio_id"].to_list()) if val.height else {}
+    con_acuse = val.filter(pl.col("medio_id").is_in(list(info)))
+    emision = preparar_acuses(
+        conn,
+        settings,
+        [
+            dict(info[m], tipo="validacion", estado="validado", medio_id=m, fecha=f)
+            for m, f in zip(
+                con_acuse["medio_id"].to_list(), con_acuse["fecha"].to_list(), strict=True
+            )
+        ],
+        now=now,
+    )
+    fallos = (
+        d.filter(pl.col("cuenta_fallo"))
+        .group_by("medio_id")
+        .agg(pl.len().alias("n"), pl.col("origen").last())
+        .join(
+            med.select(pl.col("id").alias("medio_id"), pl.col("intentos_fallidos").alias("antes")),
+            on="medio_id",
+            how="left",
+        )
+        .sort("medio_id")
+    )
+    if fallos.height:
+        muertos, res.cancelados = transitions.sumar_intentos(
+            conn,
+            fallos["medio_id"].to_list(),
+            fallos["n"].to_list(),
+            fallos["origen"].to_list(),
+            maximo=settings.max_wrong_codes,
+            max_envios=settings.max_sends_per_medium,
+            now=now,
+            antes=fallos["antes"].fill_null(0).to_list(),
+        )
+        log.info("%d códigos agotados por intentos fallidos", muertos)
+    movidos = transitions.mover(
+        conn,
+        VALIDAR,
+        val["medio_id"].to_list(),
+        now=now,
+        origen=val["origen"].to_list(),
+        de=val["de"].to_list(),
+        valores={"validado_en": io.ts_values(conn, val["fecha"])},
+    )
+    res.validated = len(movidos)
+    if len(movidos) != val.height:  # PostgreSQL: another command moved some first
+        keep = set(movidos)
+        emision = _solo(emision, [a["medio_id"] in keep for a in emision.completos])
+    # One confirmation per validated medium (pending, no attempts, due now).
+    queue(
+        conn,
+        (
+            {"medio_id": a["medio_id"], "tipo": "confirmacion", "mecanismo": a["mecanismo"],
+             "valor": a["medio"]}
+            for a in emision.completos
+        ),
+        now=now,
+    )  # fmt: skip
+    ne = (
+        d.filter(pl.col("resultado") == "no_entregado")
+        .select("medio_id", "motivo", "origen")
+        .join(estado, on="medio_id", how="left")
+        .sort("medio_id")
+    )
+    if ne.height:
+        res.no_entregado = len(
+            transitions.mover(
+                conn,
+                NO_ENTREGAR,
+                ne["medio_id"].to_list(),
+                now=now,
+                origen=ne["origen"].to_list(),
+                de=ne["de"].to_list(),
+                valores={"motivo": ne["motivo"].to_list()},
+            )
+        )
+    # The event log last: its million rows would push the media pages out of the page cache.
+    io.insertar_eventos(conn, d, now)
+    if overlap is not None:
+        overlap()
+    emision.insertar(conn)
+
+
+def _solo(emision: Emision, mask: list[bool]) -> Emision:
+    """The acuses of ``emision`` selected by ``mask`` (their sellos still being made)."""
+    esperar = emision.esperar
+    return Emision(
+        [a for a, k in zip(emision.completos, mask, strict=True) if k],
+        [c for c, k in zip(emision.cadenas, mask, strict=True) if k],
+        lambda: [s for s, k in zip(esperar(), mask, strict=True) if k],
+    )
+
+
+def vencer(conn: Connection, settings: Settings, *, now: datetime | None = None) -> int:
+    """Move every ``enviado`` medium past its ``vence_en`` to ``vencido``; returns how many."""
+    now = utc(now or settings.clock())
+    return transitions.vencer(
+        conn,
+        now,
+        "comando:reconcile",
+        f"sin validar en {settings.validity_hours} horas: debe registrarse de nuevo",
+    )
+
+
+def reconciliar(settings: Settings, archivos: list, *, engine: Engine | None = None) -> Resumen:
+    """``buzon reconcile``: import event files, apply what is new, expire what is overdue.
+
+    Every file is read and validated before anything is written; then one transaction records and
+    applies the new events and expires the media past their window, so a crash changes nothing.
+    """
+    lotes = [pl.concat([leer_archivo(p) for p in archivos])] if archivos else []
+    engine = engine or get_engine(settings)
+    now = utc(settings.clock())
+    res = Resumen()
+    with engine.begin() as conn:
+        expirar = partial(vencer, conn, settings, now=now)
+        if lotes:
+            # Handed over (popped), not kept here: aplicar drops it once the events are digested.
+            # Expiry comes after the events (one may validate a medium first) and runs while the
+            # acuses are sealed.
+            vencidos: list[int] = []
+            res = aplicar(
+                conn, settings, lotes.pop(), now=now, overlap=lambda: vencidos.append(expirar())
+            )
+            res.expired = vencidos[0]
+        else:
+            res.expired = expirar()
+    res.resultados = None
+    return res
