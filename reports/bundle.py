@@ -29,6 +29,7 @@ import tempfile
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from itertools import groupby
 from pathlib import Path
@@ -39,7 +40,8 @@ from registry.db import get_engine
 from registry.export import linea
 from registry.folios import TZ
 from registry.reader import reporte as lector
-from reports.acuses_pdf import generar, leer_acuses, tyc_sha
+from reports.acuses_pdf import EN_PROCESO, POR_TAREA, leer_acuses, tyc_sha
+from reports.pdf import acuse_pdf
 from reports.safe import rfc_filename, safe_filename
 from signers.seal import Sello
 
@@ -146,6 +148,57 @@ def _por_rfc(acuses: list[dict[str, Any]]) -> Iterator[tuple[str, list[dict[str,
         yield rfc, list(grupo)
 
 
+_SELLOS: dict[str, Sello] = {}
+
+
+def _sello(settings: Settings) -> Sello:
+    """The seal, loaded once per (worker) process: keys do not travel between processes."""
+    clave = settings.model_dump_json()
+    if clave not in _SELLOS:
+        _SELLOS[clave] = Sello.load(settings)
+    return _SELLOS[clave]
+
+
+Tarea = tuple[Settings, str, list[tuple[str, list[dict[str, Any]]]], dict, str]
+
+
+def _bolsas(tarea: Tarea) -> list[str]:
+    """Whole bags (PDFs, ZIP) for a few RFCs, in a worker: only paths come back."""
+    settings, out, grupos, textos, pagina = tarea
+    sello = _sello(settings)
+    solo_texto = {k: v["texto"] for k, v in textos.items()}
+    paths = []
+    for rfc, grupo in grupos:
+        pdfs = [
+            acuse_pdf(a, demo=sello.demo, terminos=solo_texto.get(tyc_sha(a) or ""), pagina=pagina)
+            for a in grupo
+        ]
+        path = Path(out) / f"{rfc_filename(rfc)}.zip"
+        zip_bytes_to(
+            path, nombre_bolsa(rfc), bag_files(rfc, grupo, pdfs, sello=sello, textos=textos)
+        )
+        paths.append(str(path))
+    return paths
+
+
+def _tareas(
+    settings: Settings, out: Path, acuses: list[dict[str, Any]], textos: dict, pagina: str
+) -> list[Tarea]:
+    """Whole RFCs per task, about ``POR_TAREA`` acuses each (a large RFC is a task alone)."""
+    tareas: list[Tarea] = []
+    actual: list[tuple[str, list[dict[str, Any]]]] = []
+    n = 0
+    for rfc, grupo in _por_rfc(acuses):
+        actual.append((rfc, grupo))
+        n += len(grupo)
+        if n >= POR_TAREA:
+            tareas.append((settings, str(out), actual, textos, pagina))
+            actual, n = [], 0
+    if actual:
+        tareas.append((settings, str(out), actual, textos, pagina))
+    return tareas
+
+
 def escribir_bundles(
     settings: Settings,
     out: Path,
@@ -157,26 +210,29 @@ def escribir_bundles(
 ) -> list[Path]:
     """``out/<RFC>.zip`` for every RFC with acuses (of ``rfcs``, or all); returns the paths.
 
-    RFCs are taken ``RFCS_POR_LOTE`` at a time (memory stays bounded by a batch, not by the
-    store); a batch's PDFs are made together on every core and each bag is written as soon as
-    its RFC's PDFs are done.
+    RFCs are read ``RFCS_POR_LOTE`` at a time (memory stays bounded by a batch, not by the
+    store). Each task builds whole bags (PDFs, hashes, ZIP) for a few RFCs on a worker process,
+    so every core does all the work and only file paths come back.
     """
-    sello = Sello.load(settings)
+    _sello(settings)  # the embedded default seal is created here, once, before any worker
     with get_engine(settings).connect() as conn:
         todos = lector.rfcs_con_acuses(conn, rfcs)
         conn.rollback()
+    workers = workers or os.cpu_count() or 1
     paths: list[Path] = []
-    for i in range(0, len(todos), RFCS_POR_LOTE):
-        acuses, textos = leer_acuses(settings, todos[i : i + RFCS_POR_LOTE])
-        solo_texto = {k: v["texto"] for k, v in textos.items()}
-        pdfs = generar(acuses, demo=sello.demo, textos=solo_texto, pagina=pagina, workers=workers)
-        for rfc, grupo in _por_rfc(acuses):
-            mios = [next(pdfs)[1] for _ in grupo]
-            path = out / f"{rfc_filename(rfc)}.zip"
-            zip_bytes_to(
-                path, nombre_bolsa(rfc), bag_files(rfc, grupo, mios, sello=sello, textos=textos)
-            )
-            paths.append(path)
-        if progress is not None:
-            progress(f"{len(paths)} de {len(todos)} paquetes")
+    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 and todos else None
+    try:
+        for i in range(0, len(todos), RFCS_POR_LOTE):
+            acuses, textos = leer_acuses(settings, todos[i : i + RFCS_POR_LOTE])
+            tareas = _tareas(settings, out, acuses, textos, pagina)
+            if pool is None or len(acuses) < EN_PROCESO:
+                hechos = map(_bolsas, tareas)
+            else:
+                hechos = pool.map(_bolsas, tareas)
+            paths.extend(Path(p) for lote in hechos for p in lote)
+            if progress is not None:
+                progress(f"{len(paths)} de {len(todos)} paquetes")
+    finally:
+        if pool is not None:
+            pool.shutdown()
     return paths

@@ -217,3 +217,16 @@ def test_export_sellos(registro_sqlite: Registro, tmp_path: Path) -> None:
     code, data = _verify(registro_sqlite, jsonl)
     assert code == 1
     assert [f["file"] for f in data["failures"]] == ["acuses.jsonl:1", "acuses.jsonl:2"]
+
+
+def test_worker_processes_make_the_same_bytes(
+    registro_sqlite: Registro, reporte: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reports import bundle
+
+    monkeypatch.setattr(bundle, "EN_PROCESO", 0)  # even this small store goes to the workers
+    monkeypatch.setattr(bundle, "POR_TAREA", 1)  # one RFC per task
+    paths = bundle.escribir_bundles(registro_sqlite.settings, tmp_path / "w", workers=2)
+    assert len(paths) == 3
+    for p in paths:
+        assert p.read_bytes() == (reporte / p.name).read_bytes()
