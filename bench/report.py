@@ -68,7 +68,8 @@ def main() -> None:
         settings = Settings(home=home)
         engine = get_engine(settings)
         t = time.perf_counter()
-        counts = sembrar(engine, settings, rps=args.rps, acuses_=True)
+        # --skip-bundles also skips the acuses (and so the PDF stages): the report alone.
+        counts = sembrar(engine, settings, rps=args.rps, acuses_=not args.skip_bundles)
         print(f"store: {counts} in {time.perf_counter() - t:.1f} s (not measured)")
 
         # --- report vs the read of the same rows -------------------------------------------
@@ -88,6 +89,12 @@ def main() -> None:
         )
 
         # --- PDFs ------------------------------------------------------------------------
+        if args.skip_bundles:
+            me, kids = rss_mb()
+            print(
+                f"peak RSS: {me:,.0f} MB (target <= 1,536 MB) [{'OK' if me <= 1536 else 'MISSED'}]"
+            )
+            return
         with engine.connect() as conn:
             acuses = list(lector.iter_acuses(conn))
         sello = Sello.load(settings)
