@@ -64,12 +64,20 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     max_wrong_codes: int = 5
     validity_hours: int = 72
+    # Event files waiting for the next reconcile (default: home/eventos/entrada).
+    inbox_dir: Path | None = None
 
     # e.firma and Terms and Conditions
     sat_ca_dir: Path | None = None
     efirma_password: SecretStr | None = None
     tyc_file: Path | None = None
     tyc_version: str | None = None
+
+    # Messages (issue 11): where a person asks for an aclaración when a message did not arrive.
+    aclaraciones: str = (
+        "en el Buzón IMSS, menú «Promociones Electrónicas», servicio «Aclaraciones u "
+        "Orientaciones», asunto «Activación Buzón IMSS»"
+    )
 
     @field_validator("now")
     @classmethod
@@ -85,6 +93,10 @@ class Settings(BaseSettings):
     @property
     def spool_dir(self) -> Path:
         return self.home / "spool"
+
+    @property
+    def events_inbox(self) -> Path:
+        return self.inbox_dir if self.inbox_dir is not None else self.home / "eventos" / "entrada"
 
     @property
     def sqlalchemy_url(self) -> str:

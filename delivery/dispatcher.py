@@ -30,9 +30,10 @@ from buzon.settings import Settings
 from delivery import outbox
 from delivery.outbox import Due
 from delivery.recorder import Recorder
-from delivery.render import Message, render
+from delivery.render import Message, render, warn_long_sms
 from delivery.secrets import load_key
 from delivery.transports import Transport, for_canal
+from registry.ventanas import antes_del, plazo_envio
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +200,10 @@ def dispatch_lock(settings: Settings, engine: Engine) -> Iterator[None]:
 
 
 def _message(settings: Settings, row: Due) -> Message:
+    mecanismo = "correo" if row.canal == "correo" else "telefono"
+    plazo = plazo_envio(
+        mecanismo, row.envios, row.vence_en, settings.clock(), settings.validity_hours
+    )
     context = {
         "rfc": row.rfc,
         "nombre": row.nombre,
@@ -207,6 +212,9 @@ def _message(settings: Settings, row: Due) -> Message:
         "horas": settings.validity_hours,
         "token": row.secret,
         "codigo": row.secret,
+        "plazo": antes_del(plazo),
+        "rps": row.rps or [],
+        "aclaraciones": settings.aclaraciones,
     }
     return render(
         outbox_id=row.id,
@@ -254,6 +262,7 @@ def dispatch_locked(
 ) -> SendStats:
     """:func:`dispatch` for a caller that already holds :func:`dispatch_lock`."""
     key = load_key(settings)
+    warn_long_sms(settings.public_url)
     stats = SendStats()
     transports = dict(transports or {})
     senders: dict[str, _Inline | _Senders] = {}

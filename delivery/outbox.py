@@ -27,8 +27,9 @@ from buzon.settings import Settings
 from delivery import secrets as sec
 from registry import transitions
 from registry.sql import batches
-from registry.tables import medios, outbox, particulares
+from registry.tables import alcances, medios, outbox, particulares
 from registry.transitions import ENVIAR, NO_ENTREGAR
+from registry.ventanas import plazo_envio
 
 # The states a verification can still be sent to: those that can reach ``enviado``.
 VERIFICABLES = ENVIAR.origenes
@@ -51,6 +52,10 @@ class Due:
     folio: str
     valor: str
     secret: str | None = None
+    # For the message: the window (registry.ventanas.plazo_envio) and the RPs an email covers.
+    envios: int = 0
+    vence_en: datetime | None = None
+    rps: list[str] | None = None
 
 
 def prepare(
@@ -78,6 +83,8 @@ def prepare(
             particulares.c.nombre,
             medios.c.folio,
             medios.c.valor,
+            medios.c.envios,
+            medios.c.vence_en,
         )
         .join(medios, medios.c.id == outbox.c.medio_id)
         .join(particulares, particulares.c.rfc == medios.c.rfc)
@@ -106,6 +113,8 @@ def prepare(
             r.nombre,
             r.folio,
             r.valor,
+            envios=r.envios,
+            vence_en=r.vence_en,
         )
         if r.tipo == "verificacion":
             if r.estado not in VERIFICABLES:
@@ -118,6 +127,7 @@ def prepare(
             item.secret, digest = sec.secret_for(key, r.canal, r.medio_id, nonce)
             armed.append({"mid": r.medio_id, "oid": r.id, "digest": digest})
         due.append(item)
+    _rps_de_correos(conn, due)
     if discarded:
         conn.execute(
             update(outbox)
@@ -138,6 +148,22 @@ def prepare(
 
 
 _b = bindparam
+
+
+def _rps_de_correos(conn: Connection, due: list[Due]) -> None:
+    """Give each verification email the Registros Patronales its address covers (sorted)."""
+    correos = {d.medio_id: d for d in due if d.tipo == "verificacion" and d.canal == "correo"}
+    if not correos:
+        return
+    for d in correos.values():
+        d.rps = []
+    for part in batches(sorted(correos)):
+        for mid, rp in conn.execute(
+            select(alcances.c.medio_id, alcances.c.rp)
+            .where(alcances.c.medio_id.in_(part), alcances.c.rp.is_not(None))
+            .order_by(alcances.c.medio_id, alcances.c.rp)
+        ):
+            correos[mid].rps.append(rp)
 
 
 def backoff(settings: Settings, attempt: int, rng: random.Random | None = None) -> timedelta:
@@ -215,8 +241,11 @@ def enviar(conn: Connection, settings: Settings, rows: list[Due], now: datetime)
     """The accepted-send transition (``registry.transitions.ENVIAR``) of verification rows: a
     compare-and-set on the state read in phase (a) under the dispatcher lock and on the send
     still being the medium's live one; a medium that moved on meanwhile (baja, resend) is left
-    alone and gets no audit row. Returns the media moved."""
-    vence = now + timedelta(hours=settings.validity_hours)
+    alone and gets no audit row. Returns the media moved. The new deadline follows
+    :func:`registry.ventanas.plazo_envio` (an email's first send keeps its registration window)."""
+    horas = settings.validity_hours
+    mecanismo = {"correo": "correo", "sms": "telefono"}
+    vence = [plazo_envio(mecanismo[r.canal], r.envios, r.vence_en, now, horas) for r in rows]
     return transitions.mover(
         conn,
         ENVIAR,

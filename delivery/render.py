@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import binascii
 import functools
+import logging
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,10 +19,14 @@ from pathlib import Path
 
 import jinja2
 
+log = logging.getLogger(__name__)
+
 TEMPLATES = Path(__file__).parent / "templates"
 
 SUBJECTS = {
-    "verificacion": "Validación de tu correo electrónico para el Buzón IMSS",
+    # The IMSS guide's subject, word for word: people search their inbox for it.
+    "verificacion": "Validación de mecanismos de comunicación como medios de contacto para el "
+    "Buzón IMSS",
     "confirmacion": "Validación exitosa de tu correo electrónico - Buzón IMSS",
 }
 
@@ -100,13 +105,34 @@ def _domain(email_from: str) -> str:
 
 
 def render_sms(template: str, context: dict, *, enlace: str | None = None) -> str:
-    """The SMS body in GSM-7; the optional link is dropped if it would pass 160 characters."""
-    env = environment()
-    if enlace:
-        text = to_gsm7(env.get_template(template).render(context, enlace=enlace).strip())
-        if (gsm7_length(text) or SMS_MAX + 1) <= SMS_MAX:
-            return text
-    return to_gsm7(env.get_template(template).render(context, enlace=None).strip())
+    """The SMS body in GSM-7. The link is never dropped: a text longer than one segment goes as
+    one gateway request, which the gateway splits into concatenated segments."""
+    return to_gsm7(environment().get_template(template).render(context, enlace=enlace).strip())
+
+
+def sms_sample(public_url: str) -> str:
+    """The longest verification SMS ``public_url`` gives (13-character RFC)."""
+    return render_sms(
+        "verificacion_sms.txt.j2",
+        {"rfc": "XXXX000000XXX", "codigo": "00000", "plazo": "antes del 00/00/0000 00:00"},
+        enlace=f"{public_url.rstrip('/')}/celular",
+    )
+
+
+@functools.cache
+def warn_long_sms(public_url: str) -> bool:
+    """Log once per process when ``public_url`` makes the verification SMS pass one segment."""
+    size = gsm7_length(sms_sample(public_url)) or 0
+    if size > SMS_MAX:
+        log.warning(
+            "BUZON_PUBLIC_URL hace que el SMS de verificación mida hasta %d caracteres (más de %d):"
+            " se envía igual, completo y con la dirección, como una sola solicitud al gateway, que"
+            " lo entrega en varios segmentos concatenados",
+            size,
+            SMS_MAX,
+        )
+        return True
+    return False
 
 
 def render(
@@ -124,11 +150,7 @@ def render(
     env = environment()
     if canal == "sms":
         if tipo == "verificacion":
-            text = render_sms(
-                "verificacion_sms.txt.j2",
-                {**context, "horas": context["horas"]},
-                enlace=f"{base}/celular",
-            )
+            text = render_sms("verificacion_sms.txt.j2", context, enlace=f"{base}/celular")
         else:
             text = render_sms("confirmacion_sms.txt.j2", context)
         return Message(outbox_id=outbox_id, canal="sms", to=e164(destino), text=text)

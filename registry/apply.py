@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +33,7 @@ from registry.sql import bulk_insert, insert
 from registry.states import Estado
 from registry.tables import alcances, medios, particulares, registros_patronales
 from registry.transitions import cambiar_estado
+from registry.ventanas import vence_registro
 from signers.seal import Sello
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,12 @@ class ApplyResult:
         self.rp_ajeno += other.rp_ajeno
         for k, v in other.acuses.items():
             self.acuses[k] = self.acuses.get(k, 0) + v
+
+    @classmethod
+    def from_dict(cls, counts: dict[str, Any]) -> ApplyResult:
+        """The inverse of :meth:`as_dict` (a shard's counts read back from its JSON file)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in counts.items() if k in names})
 
     def as_dict(self) -> dict[str, Any]:
         """The counts ``buzon apply --json`` adds to the plan summary."""
@@ -276,6 +283,7 @@ def _escribir(
                 "folio": folio,
                 "creado_en": now,
                 "actualizado_en": now,
+                "vence_en": vence_registro(now, settings.validity_hours),
             }
             for (rfc, mec, medio), _, folio in nuevos
         ]

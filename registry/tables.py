@@ -272,6 +272,19 @@ terminos_textos = Table(
     Column("creado_en", TS, nullable=False),
 )
 
+# Issue 11 (guide section VIII): RFCs whose Buzón was activated before 06/08/2024 already comply
+# (registered media and signed T&C under the 2020 rules). ``buzon activados importar`` records
+# them here and sets ``particulares.estado = 'activado_previo'``; origen = ``archivo:hoja:fila``.
+activaciones_previas = Table(
+    "activaciones_previas",
+    metadata,
+    Column("rfc", String(13), ForeignKey("particulares.rfc"), primary_key=True),
+    Column("fecha", TS, nullable=True),  # activation date as the file gives it
+    Column("folio", String(40), nullable=True),  # the old acuse's folio, if known
+    Column("origen", Text, nullable=False),
+    Column("importado_en", TS, nullable=False),
+)
+
 __all__ = [
     "metadata",
     "particulares",
@@ -286,4 +299,5 @@ __all__ = [
     "cargas",
     "rechazos",
     "terminos_textos",
+    "activaciones_previas",
 ]

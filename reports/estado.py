@@ -129,8 +129,6 @@ def _estado_rfc(p: pl.DataFrame, rfc_scope: pl.DataFrame) -> pl.DataFrame:
     estado = (
         pl.when(pl.col("estado_particular") == "activado_previo")
         .then(pl.lit("activado_previo"))
-        .when((pl.col("estado_particular") == "activado") & pl.col("tyc_folio").is_null())
-        .then(pl.lit("activado_previo"))
         .when(pl.col("estado_particular") == "activado")
         .then(pl.lit("activado"))
         .when(listo)

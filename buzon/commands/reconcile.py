@@ -1,4 +1,4 @@
-"""``buzon reconcile``, ``buzon serve`` and ``buzon schedule``: callbacks into states."""
+"""``buzon reconcile`` and ``buzon serve``: callbacks into states."""
 
 from __future__ import annotations
 
@@ -62,22 +62,4 @@ def serve(host: str, port: int) -> None:
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
 
 
-@click.command()
-@click.option(
-    "--cron", default="*/15 * * * *", show_default=True, help="When to reconcile (cron syntax)."
-)
-def schedule(cron: str) -> None:
-    """Serve the reconcile deployment on this machine: runs `reconcile` on a cron schedule.
-
-    For several machines, use prefect.yaml (`prefect deploy`) and a Prefect worker instead.
-
-    \b
-    Example:
-      buzon schedule --cron "*/15 * * * *"
-    """
-    from flows.reconcile import reconcile_flow
-
-    reconcile_flow.serve(name="buzon-reconcile", cron=cron)
-
-
-__commands__ = ["reconcile", "serve", "schedule"]
+__commands__ = ["reconcile", "serve"]

@@ -6,6 +6,7 @@
 - :mod:`registry.reader.estados`: media counts by state, per RFC and per RP (``buzon status``).
 - :mod:`registry.reader.reporte`: everything ``buzon report`` reads (frames per table, acuses
   streamed for PDFs and bundles, the T&C texts, the last upload's rejections).
+- :mod:`registry.reader.todos`: every registered RP of given RFCs (an RP cell «TODOS»).
 
 Writes live elsewhere; nothing here changes the store.
 """
@@ -24,6 +25,7 @@ from registry.reader.medios import (
     read_rps,
     registro_reader,
 )
+from registry.reader.todos import rps_loader
 
 __all__ = [
     "Activo",
@@ -39,4 +41,5 @@ __all__ = [
     "read_nombres",
     "read_rps",
     "registro_reader",
+    "rps_loader",
 ]

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Select, func, select
 
 from registry.sql import batches, in_list
 from registry.tables import (
+    activaciones_previas,
     acuses,
     alcances,
     cargas,
@@ -40,14 +41,16 @@ def _frame(conn: Connection, q: Select, schema: dict[str, Any], col, rfcs) -> pl
 
 
 def leer_particulares(conn: Connection, rfcs: Sequence[str] | None = None) -> pl.DataFrame:
-    """``rfc, nombre, estado, activado_en, tyc_folio`` of the particulares."""
+    """``rfc, nombre, estado, activado_en, tyc_folio`` of the particulares (for an activation
+    imported from before, its date and folio as the import gave them)."""
+    previa = activaciones_previas
     q = select(
         particulares.c.rfc,
         particulares.c.nombre,
         particulares.c.estado,
-        particulares.c.activado_en,
-        particulares.c.tyc_folio,
-    )
+        func.coalesce(particulares.c.activado_en, previa.c.fecha),
+        func.coalesce(particulares.c.tyc_folio, previa.c.folio),
+    ).select_from(particulares.outerjoin(previa, previa.c.rfc == particulares.c.rfc))
     schema = {"rfc": S, "nombre": S, "estado": S, "activado_en": TS, "tyc_folio": S}
     return _frame(conn, q, schema, particulares.c.rfc, rfcs)
 

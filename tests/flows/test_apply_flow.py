@@ -25,11 +25,11 @@ def test_apply_tasks_register_then_change_nothing(env_home: Path) -> None:
     assert summary["accepted"] == accepted.height > 0
     parts = list(chunks(accepted, 200))
     first = [apply_chunk_task.fn(c, False) for c in parts]
-    registered = sum(r["registered"] for r in first)
+    registered = sum(r.registered for r in first)
     assert registered == summary["media"]["correo"] + summary["media"]["telefono"]
     again = [apply_chunk_task.fn(c, False) for c in parts]
-    assert sum(r["registered"] + r["updated"] for r in again) == 0
-    assert sum(r["unchanged"] for r in again) == registered
+    assert sum(r.registered + r.updated for r in again) == 0
+    assert sum(r.unchanged for r in again) == registered
 
 
 def test_apply_flow_runs(prefect_harness: None, env_home: Path) -> None:
