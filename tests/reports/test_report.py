@@ -123,3 +123,21 @@ def test_report_writes_nothing_to_the_store(registro_sqlite: Registro, tmp_path:
     before = db.read_bytes()
     registro_sqlite.run("report", "--out", str(tmp_path / "rep"), "--sin-paquetes")
     assert db.read_bytes() == before
+
+
+def test_previous_activation(registro: Registro, tmp_path: Path) -> None:
+    """An RFC imported as activated before 06/08/2024 is `activado_previo`, with its folio."""
+    archivo = tmp_path / "previos.csv"
+    archivo.write_text(f"rfc,fecha,folio\n{B},2023-05-10,BI-ANTERIOR-1\n", encoding="utf-8")
+    registro.run("activados", "importar", str(archivo))
+    out = tmp_path / "rep"
+    data = json.loads(registro.run("report", "--out", str(out), "--json", "--sin-paquetes").output)
+    assert data["activados"] == 2
+    wb = openpyxl.load_workbook(out / "estado.xlsx")
+    head = [c.value for c in wb["Por RFC"][1]]
+    filas = {
+        r[0]: dict(zip(head, r, strict=True))
+        for r in wb["Por RFC"].iter_rows(min_row=2, values_only=True)
+    }
+    assert filas[B]["estado"] == "activado_previo" and filas[B]["folio_tyc"] == "BI-ANTERIOR-1"
+    assert filas[B]["siguiente_accion"] == "Ninguna: activado"
