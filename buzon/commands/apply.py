@@ -90,6 +90,17 @@ def apply(
         sello=sello,
         progress=show if verbose else None,
     )
+    # The run's rejections, for the report's «Rechazos» sheet (issue 12).
+    from registry.rechazos import guardar as guardar_rechazos
+    from reports.plan_outputs import rejection_rows
+
+    guardar_rechazos(
+        engine,
+        rejection_rows(result),
+        settings.clock(),
+        archivos=[f.name for f in files],
+        entradas=result.summary["entries"],
+    )
     if out is not None:
         from reports.plan_outputs import write_plan_outputs
 

@@ -4,6 +4,8 @@
   one medium by (rfc, mecanismo, medio), and what plan's limits count (:func:`registro_reader`).
 - :mod:`registry.reader.diff`: what applying one chunk of entries would change (apply's diff).
 - :mod:`registry.reader.estados`: media counts by state, per RFC and per RP (``buzon status``).
+- :mod:`registry.reader.reporte`: everything ``buzon report`` reads (frames per table, acuses
+  streamed for PDFs and bundles, the T&C texts, the last upload's rejections).
 - :mod:`registry.reader.todos`: every registered RP of given RFCs (an RP cell «TODOS»).
 
 Writes live elsewhere; nothing here changes the store.

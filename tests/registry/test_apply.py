@@ -52,8 +52,8 @@ def test_registers_media_scopes_acuses_outbox_and_audit(engine: Engine, rsetting
     assert rh.folio == m["rh@kumo.mx"].folio and rh.tipo == "registro" and rh.rfc == A
     assert rh.rps == ",".join(sorted([RP1, RP2]))
     assert rh.cadena_original == (
-        f"||3.0|{rh.folio}|{rh.cadena_original.split('|')[4]}|registro|{A}|correo|rh@kumo.mx|"
-        f"registrado|{','.join(sorted([RP1, RP2]))}||"
+        f"||4.0|{rh.folio}|{rh.cadena_original.split('|')[4]}|registro|{A}|{rh.nombre or ''}|"
+        f"correo|rh@kumo.mx|registrado|{','.join(sorted([RP1, RP2]))}|||"
     )
     assert rh.cadena_original.split("|")[4].endswith("-06:00")
     for row in ac.values():
