@@ -30,9 +30,10 @@ from buzon.settings import Settings
 from delivery import outbox
 from delivery.outbox import Due
 from delivery.recorder import Recorder
-from delivery.render import Message, render
+from delivery.render import Message, render, render_recordatorio
 from delivery.secrets import load_key
 from delivery.transports import Transport, for_canal
+from registry.reader.recordatorios import RECORDATORIO
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +200,8 @@ def dispatch_lock(settings: Settings, engine: Engine) -> Iterator[None]:
 
 
 def _message(settings: Settings, row: Due) -> Message:
+    if row.tipo == RECORDATORIO:
+        return _recordatorio(settings, row)
     context = {
         "rfc": row.rfc,
         "nombre": row.nombre,
@@ -214,6 +217,26 @@ def _message(settings: Settings, row: Due) -> Message:
         canal=row.canal,
         destino=row.destino,
         context=context,
+        public_url=settings.public_url,
+        email_from=settings.email_from,
+    )
+
+
+def _recordatorio(settings: Settings, row: Due) -> Message:
+    assert row.vence_en is not None  # set by outbox.prepare for every reminder it arms
+    return render_recordatorio(
+        outbox_id=row.id,
+        canal=row.canal,
+        destino=row.destino,
+        context={
+            "rfc": row.rfc,
+            "nombre": row.nombre,
+            "folio": row.folio,
+            "medio": row.valor,
+            "token": row.secret,
+            "codigo": row.secret,
+        },
+        vence=row.vence_en,
         public_url=settings.public_url,
         email_from=settings.email_from,
     )

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import jinja2
 
+from registry.clock import local
+
 TEMPLATES = Path(__file__).parent / "templates"
 
 SUBJECTS = {
@@ -199,4 +201,38 @@ def email_bytes(message: Message, email_from: str, date: datetime) -> bytes:
             b"\r\n",
             f"--{boundary}--\r\n".encode(),
         )
+    )
+
+
+# Reminders (``buzon recordar``): the live send's code or link again, with its deadline.
+ASUNTO_RECORDATORIO = "Recordatorio: valida tu correo electrónico para el Buzón IMSS"
+
+
+def render_recordatorio(
+    *,
+    outbox_id: int,
+    canal: str,
+    destino: str,
+    context: dict,
+    vence: datetime,
+    public_url: str,
+    email_from: str,
+) -> Message:
+    """A reminder: ``context`` as for :func:`render` with the live send's codigo/token; ``vence``
+    (its deadline) is shown as ``DD/MM/AAAA HH:MM`` in Mexico City time."""
+    base = public_url.rstrip("/")
+    ctx = {**context, "vence": local(vence).strftime("%d/%m/%Y %H:%M")}
+    if canal == "sms":
+        text = render_sms("recordatorio_sms.txt.j2", ctx, enlace=f"{base}/celular")
+        return Message(outbox_id=outbox_id, canal="sms", to=e164(destino), text=text)
+    env = environment()
+    ctx["enlace"] = f"{base}/v/{context['token']}"
+    return Message(
+        outbox_id=outbox_id,
+        canal="correo",
+        to=destino,
+        subject=ASUNTO_RECORDATORIO,
+        text=env.get_template("recordatorio_correo.txt.j2").render(ctx),
+        html=env.get_template("recordatorio_correo.html.j2").render(ctx),
+        message_id=message_id(outbox_id, email_from),
     )

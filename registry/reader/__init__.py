@@ -4,6 +4,8 @@
   one medium by (rfc, mecanismo, medio), and what plan's limits count (:func:`registro_reader`).
 - :mod:`registry.reader.diff`: what applying one chunk of entries would change (apply's diff).
 - :mod:`registry.reader.estados`: media counts by state, per RFC and per RP (``buzon status``).
+- :mod:`registry.reader.recordatorios`: media due a reminder before their deadline
+  (``buzon recordar``).
 
 Writes live elsewhere; nothing here changes the store.
 """
@@ -22,12 +24,18 @@ from registry.reader.medios import (
     read_rps,
     registro_reader,
 )
+from registry.reader.recordatorios import (
+    PorRecordar,
+    read_por_recordar,
+    read_recordatorios_pendientes,
+)
 
 __all__ = [
     "Activo",
     "Alcance",
     "Cambios",
     "Clave",
+    "PorRecordar",
     "count_estados",
     "find_medio",
     "read_activos",
@@ -35,6 +43,8 @@ __all__ = [
     "read_cambios",
     "read_duenos",
     "read_nombres",
+    "read_por_recordar",
+    "read_recordatorios_pendientes",
     "read_rps",
     "registro_reader",
 ]
