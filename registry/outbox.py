@@ -1,5 +1,6 @@
 """Queueing outbox rows: the one insert of a message to send (verification by apply and resend,
-confirmation by reconcile, reminder by ``buzon recordar``). Claiming and recording sends is ``delivery.outbox``'s work."""
+confirmation by reconcile, reminder by ``buzon recordar``). Claiming and recording sends is
+``delivery.outbox``'s work."""
 
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ def _fila(row: Mapping, now: datetime) -> dict[str, Any]:
 
 def queue(conn: Connection, rows: Iterable[Mapping], *, now: datetime) -> int:
     """Insert pending outbox rows; each needs ``medio_id``, ``tipo`` ('verificacion' |
-    'confirmacion' | 'recordatorio', the last with its live send's ``nonce``), and ``canal`` + ``destino`` or the medium's ``mecanismo`` + ``valor``
+    'confirmacion' | 'recordatorio', the last with its live send's ``nonce``), and ``canal`` +
+    ``destino`` or the medium's ``mecanismo`` + ``valor``
     (optionally ``proximo_intento``). ``executemany`` on SQLite, ``COPY`` on PostgreSQL, in the
     caller's transaction. Returns the count."""
     values = [_fila(r, now) for r in rows]
