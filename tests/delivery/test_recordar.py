@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 import json
 import os
 import re
@@ -20,6 +21,7 @@ from buzon.cli import cli
 from buzon.settings import Settings
 from delivery import secrets as sec
 from delivery.dispatcher import dispatch
+from delivery import remind as remind_mod
 from delivery.remind import remind
 from delivery.resend import resend
 from registry import transitions
@@ -249,3 +251,8 @@ def test_recordar_help_is_spanish_with_an_example():
     assert result.exit_code == 0
     assert "recordatorio" in result.output and "Ejemplo:" in result.output
     assert "buzon recordar --json" in result.output
+
+
+def test_motivo_examples():
+    result = doctest.testmod(remind_mod)
+    assert result.attempted > 0 and result.failed == 0
