@@ -19,9 +19,9 @@ from sqlalchemy import select
 
 from buzon.cli import cli
 from buzon.settings import Settings
+from delivery import remind as remind_mod
 from delivery import secrets as sec
 from delivery.dispatcher import dispatch
-from delivery import remind as remind_mod
 from delivery.remind import remind
 from delivery.resend import resend
 from registry import transitions
