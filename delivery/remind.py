@@ -89,20 +89,14 @@ def remind(settings: Settings, *, engine: Engine | None = None) -> RemindStats:
                 ],
                 now=now,
             )  # fmt: skip
-            audit.registrar(
+            audit.registrar_medios(
                 conn,
-                [
-                    audit.fila(
-                        "medio",
-                        m.id,
-                        m.estado,
-                        m.estado,
-                        origen=ORIGEN,
-                        en=now,
-                        detalle="recordatorio en cola con el mismo código o enlace",
-                    )
-                    for m in nuevos
-                ],
+                [m.id for m in nuevos],
+                [m.estado for m in nuevos],
+                Estado.ENVIADO,
+                ORIGEN,
+                now,
+                "recordatorio en cola con el mismo código o enlace",
             )
             # With those of an earlier run that stopped before sending them.
             pendientes = read_recordatorios_pendientes(conn)

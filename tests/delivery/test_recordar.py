@@ -6,7 +6,6 @@ import doctest
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 from datetime import timedelta
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from delivery_helpers import NOW, add_media, sms_settings, smtp_settings
+from delivery_helpers import NOW, add_media, kill_at, sms_settings, smtp_settings
 from sqlalchemy import select
 
 from buzon.cli import cli
@@ -219,15 +218,7 @@ def test_kill_mid_run_then_rerun_sends_each_reminder_once_but_the_in_flight_one(
     env |= _env(s, 55) | {"BUZON_CHUNK_SIZE": "3", "PYTHONPATH": str(Path.cwd())}
     cmd = [sys.executable, "-m", "buzon", "recordar", "--json"]
 
-    smtp_server.handler.hold_at = 8 + 4  # the 4th reminder reaches the server, then we kill
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        assert smtp_server.handler.reached.wait(60), proc.stderr.read() if proc.poll() else ""
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(30)
-    finally:
-        smtp_server.handler.release.set()
-    in_flight = smtp_server.handler.received[11].message_id
+    in_flight = kill_at(smtp_server, 8 + 4, cmd, env)  # the 4th reminder reaches the server
 
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
