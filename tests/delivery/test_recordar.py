@@ -145,16 +145,22 @@ def test_email_reminder_carries_the_same_link_and_it_still_validates(
 
 
 def test_no_reminder_for_validated_expired_dead_or_early_media_with_the_spool(settings):
-    media = add_media(settings, [("correo", f"m{i}@ejemplo.mx") for i in range(3)]
-                      + [("telefono", "5512345603")])  # fmt: skip
+    media = add_media(
+        settings,
+        [("correo", f"m{i}@ejemplo.mx") for i in range(5)] + [("telefono", "5512345603")],
+    )
     at = settings.model_copy(update={"now": NOW})
     dispatch(at)
-    validado, muerto, normal, sms = media
+    validado, muerto, normal, rebotado, retirado, sms = media
     engine = get_engine(settings)
     with engine.begin() as conn:
         transitions.cambiar_estado(
             conn, [validado.id], "validado", origen="prueba", now=NOW, validado_en=NOW
         )
+        transitions.cambiar_estado(
+            conn, [rebotado.id], "no_entregado", origen="prueba", now=NOW, motivo="rebote"
+        )
+        transitions.cambiar_estado(conn, [retirado.id], "baja", origen="prueba", now=NOW)
         killed, cancelled = transitions.sumar_intentos(
             conn, [muerto.id], [5], ["prueba"], maximo=5, max_envios=5, now=NOW
         )
@@ -162,12 +168,15 @@ def test_no_reminder_for_validated_expired_dead_or_early_media_with_the_spool(se
     spool = settings.spool_dir
     emails = lambda: len(list((spool / "email").iterdir()))  # noqa: E731
     smss = lambda: len((spool / "sms.jsonl").read_text().splitlines())  # noqa: E731
-    assert (emails(), smss()) == (3, 1)
+    assert (emails(), smss()) == (5, 1)
 
     assert _recordar(at, 30) == {"reminded": 0, "skipped": {}}  # 42 h left: outside the window
     out = _recordar(at, 50)
-    assert out == {"reminded": 2, "skipped": {"codigo_anulado": 1, "validado": 1}}
-    assert (emails(), smss()) == (4, 2)
+    assert out == {
+        "reminded": 2,
+        "skipped": {"codigo_anulado": 1, "no_pendiente": 2, "validado": 1},
+    }
+    assert (emails(), smss()) == (6, 2)
     body = json.loads((spool / "sms.jsonl").read_text().splitlines()[-1])
     first = json.loads((spool / "sms.jsonl").read_text().splitlines()[0])
     assert _code(body["message"]) == _code(first["message"]) and sms.rfc in body["message"]
@@ -177,7 +186,7 @@ def test_no_reminder_for_validated_expired_dead_or_early_media_with_the_spool(se
     with engine.begin() as conn:
         assert transitions.vencer(conn, NOW + timedelta(hours=73), "prueba", "vencido") == 3
     assert _recordar(at, 73) == {"reminded": 0, "skipped": {}}
-    assert (emails(), smss()) == (4, 2)
+    assert (emails(), smss()) == (6, 2)
     recordados = [
         p.read_text() for p in (spool / "email").iterdir() if "Recordatorio" in p.read_text()
     ]
@@ -237,11 +246,13 @@ def test_kill_mid_run_then_rerun_sends_each_reminder_once_but_the_in_flight_one(
     assert a.part("html") == b.part("html")  # the same link on the re-send
 
 
-def test_recordar_help_is_spanish_with_an_example():
+def test_recordar_help_is_spanish_with_an_example(settings):
     result = CliRunner().invoke(cli, ["recordar", "--help"])
     assert result.exit_code == 0
     assert "recordatorio" in result.output and "Ejemplo:" in result.output
     assert "buzon recordar --json" in result.output
+    text = CliRunner().invoke(cli, ["recordar"], env={"BUZON_HOME": str(settings.home)})
+    assert text.exit_code == 0 and text.output == "recordatorios enviados: 0\n"
 
 
 def test_motivo_examples():
