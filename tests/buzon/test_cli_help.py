@@ -27,13 +27,14 @@ def test_the_pipeline_commands_exist() -> None:
     names = {path[0] for path in COMMANDS}
     assert {"plan", "apply", "send", "resend", "serve", "reconcile", "schedule"} <= names
     assert {"activate", "status", "baja", "acuses", "efirma", "db"} <= names
+    assert "recordar" in names
 
 
 @pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
 def test_help_has_an_example(path: tuple[str, ...]) -> None:
     result = CliRunner().invoke(cli, [*path, "--help"])
     assert result.exit_code == 0, result.output
-    assert "Example" in result.output
+    assert "Ejemplo" in result.output or "Example" in result.output  # Spanish help says Ejemplo
     assert f"buzon {' '.join(path)}" in result.output
 
 
