@@ -93,8 +93,9 @@ def test_schedule_runs_reconcile_twice_on_new_work(tmp_path: Path) -> None:
         _bounce(inbox, "a.csv", first)
         _wait(lambda: _estado(db, first) == "no_entregado", 240, "the first scheduled reconcile")
         assert _estado(db, second) == "enviado"  # its event has not appeared yet
+        # The state is written before the run is marked completed: wait for that too.
+        _wait(lambda: _completed_runs(api) >= 1, 120, "the first run to complete")
         runs_after_first = _completed_runs(api)
-        assert runs_after_first >= 1
 
         _bounce(inbox, "b.csv", second)
         _wait(lambda: _estado(db, second) == "no_entregado", 240, "a later scheduled reconcile")
