@@ -13,7 +13,9 @@
     │   ├── CorruptFileError
     │   ├── EncodingError
     │   ├── NoHeaderError
-    │   └── EventFileError          a malformed line in an event file (reconcile)
+    │   ├── EventFileError          a malformed line in an event file (reconcile)
+    │   ├── UnmappedColumnError     an unknown column looks like RPs/emails/mobiles (stop)
+    │   └── ColumnMappingError      a --columna mapping that cannot be used
     ├── IdentifierError (ValueError) an identifier fails its rules (stdnum style)
     │   ├── InvalidFormat
     │   ├── InvalidLength
@@ -199,3 +201,18 @@ class InvariantError(BuzonError):
 
     code = "ERROR_INTERNO"
     exit_code = 70  # EX_SOFTWARE
+
+
+# --- Issue 11: columns an upload would lose, and RFCs activated before 06/08/2024 ---------------
+
+
+class UnmappedColumnError(InputError):
+    """A column the tool does not recognize holds what looks like RPs, emails or mobiles."""
+
+    code = "COLUMNA_SIN_MAPEO"
+
+
+class ColumnMappingError(InputError):
+    """A ``--columna "ENCABEZADO=campo"`` that cannot be used."""
+
+    code = "COLUMNA_MAPEO_INVALIDO"

@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     tyc_file: Path | None = None
     tyc_version: str | None = None
 
+    # Messages (issue 11): where a person asks for an aclaración when a message did not arrive.
+    aclaraciones: str = (
+        "en el Buzón IMSS, menú «Promociones Electrónicas», servicio «Aclaraciones u "
+        "Orientaciones», asunto «Activación Buzón IMSS»"
+    )
+
     @field_validator("now")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:

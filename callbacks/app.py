@@ -24,12 +24,15 @@ from sqlalchemy import select
 from buzon.errors import EventFileError
 from buzon.settings import Settings
 from callbacks import csrf
+from callbacks.reenvio import RUTA as RUTA_REENVIO
+from callbacks.reenvio import add_resend_route
 from delivery.secrets import load_key, token_digest
 from reconcile.apply import aplicar
 from reconcile.events import CAMPOS, validar
 from registry.clock import utc
 from registry.db import get_engine
 from registry.tables import medios
+from registry.ventanas import antes_del
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +53,17 @@ _MENSAJES_CORREO = {
     "vencido": (
         "Enlace vencido",
         "aviso",
-        "El enlace venció: pasaron más de 72 horas desde el envío. Regístralo de nuevo.",
+        "El plazo de 72 horas para validar este correo electrónico venció y su registro se"
+        " canceló. Para usarlo como medio de contacto del Buzón IMSS debe registrarse de nuevo;"
+        " con el nuevo registro llegará otro enlace.",
     ),
 }
+# The next step after a validation, in the guide's words.
+_SIGUIENTE_PASO = (
+    "Una vez que concluyas la confirmación de ambos medios de contacto (correo electrónico y"
+    " celular), deberás firmar los Términos y Condiciones con tu e.firma para activar tu"
+    " Buzón IMSS."
+)
 _DESCONOCIDO = (
     "Enlace desconocido",
     "error",
@@ -133,6 +144,7 @@ def create_app(settings: Settings) -> FastAPI:
             titulo="Validación de correo electrónico",
             rfc=row.rfc,
             correo=enmascarar(row.valor),
+            plazo=antes_del(vence) if vence else "",
             accion=accion,
             csrf=csrf.emitir(key, accion, now),
         )
@@ -156,7 +168,7 @@ def create_app(settings: Settings) -> FastAPI:
         if msg is None:
             return resultado(_DESCONOCIDO, 404)
         detalle = (
-            "Recibirás otro correo confirmando la conclusión de la validación."
+            "Recibirás otro correo confirmando la conclusión de la validación. " + _SIGUIENTE_PASO
             if r["resultado"] == "validado"
             else ""
         )
@@ -171,6 +183,7 @@ def create_app(settings: Settings) -> FastAPI:
             status,
             titulo="Validación de Celular",
             csrf=csrf.emitir(key, "/celular", now),
+            csrf_reenvio=csrf.emitir(key, RUTA_REENVIO, now),
             **ctx,
         )
 
@@ -216,14 +229,17 @@ def create_app(settings: Settings) -> FastAPI:
         if res == "validado":
             return resultado(
                 ("Celular validado", "ok", "La validación del número celular fue exitosa."),
-                detalle="Recibirás un SMS de confirmación.",
+                detalle="Recibirás un SMS de confirmación. " + _SIGUIENTE_PASO,
             )
         if res == "ya_validado":
             return resultado(
                 ("Celular ya validado", "ok", "Este número celular ya estaba validado.")
             )
         if res == "vencido":
-            msg = "El código venció: pasaron más de 72 horas desde el envío. Regístralo de nuevo."
+            msg = (
+                "El código venció: pasaron más de 72 horas desde el envío del SMS y el registro"
+                " se canceló. El celular debe registrarse de nuevo como medio de contacto."
+            )
             return form(clase="aviso", mensaje=msg, rfc=rfc, telefono=telefono)
         agotado = res == "codigo_agotado" or (
             res == "codigo_incorrecto" and r["intentos_despues"] >= settings.max_wrong_codes
@@ -235,6 +251,8 @@ def create_app(settings: Settings) -> FastAPI:
             )
             return form(clase="error", mensaje=msg, rfc=rfc, telefono=telefono)
         return form(clase="error", mensaje=_GENERICO, rfc=rfc, telefono=telefono)
+
+    add_resend_route(app, settings, engine, key, form)  # «Reenviar código de verificación»
 
     @app.post("/webhooks/entregas")
     async def webhook(request: Request) -> JSONResponse:

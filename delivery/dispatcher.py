@@ -30,10 +30,11 @@ from buzon.settings import Settings
 from delivery import outbox
 from delivery.outbox import Due
 from delivery.recorder import Recorder
-from delivery.render import Message, render, render_recordatorio
+from delivery.render import Message, render, render_recordatorio, warn_long_sms
 from delivery.secrets import load_key
 from delivery.transports import Transport, for_canal
 from registry.reader.recordatorios import RECORDATORIO
+from registry.ventanas import antes_del, plazo_envio
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +203,10 @@ def dispatch_lock(settings: Settings, engine: Engine) -> Iterator[None]:
 def _message(settings: Settings, row: Due) -> Message:
     if row.tipo == RECORDATORIO:
         return _recordatorio(settings, row)
+    mecanismo = "correo" if row.canal == "correo" else "telefono"
+    plazo = plazo_envio(
+        mecanismo, row.envios, row.vence_en, settings.clock(), settings.validity_hours
+    )
     context = {
         "rfc": row.rfc,
         "nombre": row.nombre,
@@ -210,6 +215,9 @@ def _message(settings: Settings, row: Due) -> Message:
         "horas": settings.validity_hours,
         "token": row.secret,
         "codigo": row.secret,
+        "plazo": antes_del(plazo),
+        "rps": row.rps or [],
+        "aclaraciones": settings.aclaraciones,
     }
     return render(
         outbox_id=row.id,
@@ -235,8 +243,8 @@ def _recordatorio(settings: Settings, row: Due) -> Message:
             "medio": row.valor,
             "token": row.secret,
             "codigo": row.secret,
+            "plazo": antes_del(row.vence_en),  # the live send's own deadline, unchanged
         },
-        vence=row.vence_en,
         public_url=settings.public_url,
         email_from=settings.email_from,
     )
@@ -277,6 +285,7 @@ def dispatch_locked(
 ) -> SendStats:
     """:func:`dispatch` for a caller that already holds :func:`dispatch_lock`."""
     key = load_key(settings)
+    warn_long_sms(settings.public_url)
     stats = SendStats()
     transports = dict(transports or {})
     senders: dict[str, _Inline | _Senders] = {}

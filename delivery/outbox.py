@@ -30,8 +30,9 @@ from registry import transitions
 from registry.clock import utc
 from registry.reader.recordatorios import RECORDATORIO
 from registry.sql import batches
-from registry.tables import medios, outbox, particulares
+from registry.tables import alcances, medios, outbox, particulares
 from registry.transitions import ENVIAR, NO_ENTREGAR
+from registry.ventanas import plazo_envio
 
 # The states a verification can still be sent to: those that can reach ``enviado``.
 VERIFICABLES = ENVIAR.origenes
@@ -54,7 +55,10 @@ class Due:
     folio: str
     valor: str
     secret: str | None = None
-    vence_en: datetime | None = None  # the live send's deadline (reminders say it)
+    # For the message: the window (registry.ventanas.plazo_envio) and the RPs an email covers.
+    envios: int = 0
+    vence_en: datetime | None = None
+    rps: list[str] | None = None
 
 
 def prepare(
@@ -82,6 +86,7 @@ def prepare(
             particulares.c.nombre,
             medios.c.folio,
             medios.c.valor,
+            medios.c.envios,
             medios.c.secreto_hash,
             medios.c.vence_en,
         )
@@ -112,6 +117,8 @@ def prepare(
             r.nombre,
             r.folio,
             r.valor,
+            envios=r.envios,
+            vence_en=r.vence_en,
         )
         if r.tipo == "verificacion":
             if r.estado not in VERIFICABLES:
@@ -129,6 +136,7 @@ def prepare(
                 discarded.append({"oid": r.id, "error": motivo})
                 continue
         due.append(item)
+    _rps_de_correos(conn, due)
     if discarded:
         conn.execute(
             update(outbox)
@@ -165,6 +173,22 @@ def _recordatorio(key: bytes, now: datetime, r: Row, item: Due) -> str | None:
         return "recordatorio de un código que ya no es el vigente"
     item.secret, item.vence_en = secret, utc(r.vence_en)
     return None
+
+
+def _rps_de_correos(conn: Connection, due: list[Due]) -> None:
+    """Give each verification email the Registros Patronales its address covers (sorted)."""
+    correos = {d.medio_id: d for d in due if d.tipo == "verificacion" and d.canal == "correo"}
+    if not correos:
+        return
+    for d in correos.values():
+        d.rps = []
+    for part in batches(sorted(correos)):
+        for mid, rp in conn.execute(
+            select(alcances.c.medio_id, alcances.c.rp)
+            .where(alcances.c.medio_id.in_(part), alcances.c.rp.is_not(None))
+            .order_by(alcances.c.medio_id, alcances.c.rp)
+        ):
+            correos[mid].rps.append(rp)
 
 
 def backoff(settings: Settings, attempt: int, rng: random.Random | None = None) -> timedelta:
@@ -242,8 +266,11 @@ def enviar(conn: Connection, settings: Settings, rows: list[Due], now: datetime)
     """The accepted-send transition (``registry.transitions.ENVIAR``) of verification rows: a
     compare-and-set on the state read in phase (a) under the dispatcher lock and on the send
     still being the medium's live one; a medium that moved on meanwhile (baja, resend) is left
-    alone and gets no audit row. Returns the media moved."""
-    vence = now + timedelta(hours=settings.validity_hours)
+    alone and gets no audit row. Returns the media moved. The new deadline follows
+    :func:`registry.ventanas.plazo_envio` (an email's first send keeps its registration window)."""
+    horas = settings.validity_hours
+    mecanismo = {"correo": "correo", "sms": "telefono"}
+    vence = [plazo_envio(mecanismo[r.canal], r.envios, r.vence_en, now, horas) for r in rows]
     return transitions.mover(
         conn,
         ENVIAR,

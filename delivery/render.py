@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import binascii
 import functools
+import logging
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,12 +19,14 @@ from pathlib import Path
 
 import jinja2
 
-from registry.clock import local
+log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).parent / "templates"
 
 SUBJECTS = {
-    "verificacion": "Validación de tu correo electrónico para el Buzón IMSS",
+    # The IMSS guide's subject, word for word: people search their inbox for it.
+    "verificacion": "Validación de mecanismos de comunicación como medios de contacto para el "
+    "Buzón IMSS",
     "confirmacion": "Validación exitosa de tu correo electrónico - Buzón IMSS",
 }
 
@@ -102,13 +105,34 @@ def _domain(email_from: str) -> str:
 
 
 def render_sms(template: str, context: dict, *, enlace: str | None = None) -> str:
-    """The SMS body in GSM-7; the optional link is dropped if it would pass 160 characters."""
-    env = environment()
-    if enlace:
-        text = to_gsm7(env.get_template(template).render(context, enlace=enlace).strip())
-        if (gsm7_length(text) or SMS_MAX + 1) <= SMS_MAX:
-            return text
-    return to_gsm7(env.get_template(template).render(context, enlace=None).strip())
+    """The SMS body in GSM-7. The link is never dropped: a text longer than one segment goes as
+    one gateway request, which the gateway splits into concatenated segments."""
+    return to_gsm7(environment().get_template(template).render(context, enlace=enlace).strip())
+
+
+def sms_sample(public_url: str) -> str:
+    """The longest verification SMS ``public_url`` gives (13-character RFC)."""
+    return render_sms(
+        "verificacion_sms.txt.j2",
+        {"rfc": "XXXX000000XXX", "codigo": "00000", "plazo": "antes del 00/00/0000 00:00"},
+        enlace=f"{public_url.rstrip('/')}/celular",
+    )
+
+
+@functools.cache
+def warn_long_sms(public_url: str) -> bool:
+    """Log once per process when ``public_url`` makes the verification SMS pass one segment."""
+    size = gsm7_length(sms_sample(public_url)) or 0
+    if size > SMS_MAX:
+        log.warning(
+            "BUZON_PUBLIC_URL hace que el SMS de verificación mida hasta %d caracteres (más de %d):"
+            " se envía igual, completo y con la dirección, como una sola solicitud al gateway, que"
+            " lo entrega en varios segmentos concatenados",
+            size,
+            SMS_MAX,
+        )
+        return True
+    return False
 
 
 def render(
@@ -126,11 +150,7 @@ def render(
     env = environment()
     if canal == "sms":
         if tipo == "verificacion":
-            text = render_sms(
-                "verificacion_sms.txt.j2",
-                {**context, "horas": context["horas"]},
-                enlace=f"{base}/celular",
-            )
+            text = render_sms("verificacion_sms.txt.j2", context, enlace=f"{base}/celular")
         else:
             text = render_sms("confirmacion_sms.txt.j2", context)
         return Message(outbox_id=outbox_id, canal="sms", to=e164(destino), text=text)
@@ -214,14 +234,13 @@ def render_recordatorio(
     canal: str,
     destino: str,
     context: dict,
-    vence: datetime,
     public_url: str,
     email_from: str,
 ) -> Message:
-    """A reminder: ``context`` as for :func:`render` with the live send's codigo/token; ``vence``
-    (its deadline) is shown as ``DD/MM/AAAA HH:MM`` in Mexico City time."""
+    """A reminder: ``context`` as for :func:`render`, with the live send's codigo/token and its
+    deadline as ``plazo`` ("antes del DD/MM/AAAA HH:MM", ``registry.ventanas.antes_del``)."""
     base = public_url.rstrip("/")
-    ctx = {**context, "vence": local(vence).strftime("%d/%m/%Y %H:%M")}
+    ctx = dict(context)
     if canal == "sms":
         text = render_sms("recordatorio_sms.txt.j2", ctx, enlace=f"{base}/celular")
         return Message(outbox_id=outbox_id, canal="sms", to=e164(destino), text=text)

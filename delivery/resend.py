@@ -12,6 +12,7 @@ from registry import outbox as registry_outbox
 from registry.reader import find_medio
 from registry.states import Estado
 from registry.tables import medios, outbox
+from registry.ventanas import vence_registro
 from schemas import medio as medio_mod
 from schemas import rfc as rfc_mod
 
@@ -69,7 +70,10 @@ def resend(
                 )
                 .values(estado="descartado", error="reemplazado por un reenvío")
             )
-            transitions.desarmar(conn, m.id, now)
+            # A resend opens a new window (registry.ventanas), kept by its first send.
+            transitions.desarmar(
+                conn, m.id, now, vence_en=vence_registro(now, settings.validity_hours)
+            )
             new_id = registry_outbox.queue_one(
                 conn,
                 {"medio_id": m.id, "tipo": "verificacion", "mecanismo": m.mecanismo,

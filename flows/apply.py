@@ -19,12 +19,17 @@ from registry.apply import ApplyResult
 def plan_task(paths: list[str], sync: bool = False) -> tuple[dict, pl.DataFrame]:
     """Read and validate the uploads against the registry (I/O: retried once)."""
     from registry.db import get_engine
-    from registry.reader import registro_reader
+    from registry.reader import registro_reader, rps_loader
     from schemas.plan import plan_files
 
     settings = Settings()
+    engine = get_engine(settings)
     result = plan_files(
-        paths, settings, read_registro=registro_reader(get_engine(settings)), sync=sync
+        paths,
+        settings,
+        read_registro=registro_reader(engine),
+        rps_loader=rps_loader(engine),
+        sync=sync,
     )
     return result.summary, result.accepted
 

@@ -212,13 +212,14 @@ def _solo(emision: Emision, mask: list[bool]) -> Emision:
 
 
 def vencer(conn: Connection, settings: Settings, *, now: datetime | None = None) -> int:
-    """Move every ``enviado`` medium past its ``vence_en`` to ``vencido``; returns how many."""
+    """Move every medium past its ``vence_en`` to ``vencido`` (``enviado``, and ``registrado`` never
+    sent within its registration window); returns how many."""
     now = utc(now or settings.clock())
     return transitions.vencer(
         conn,
         now,
         "comando:reconcile",
-        f"sin validar en {settings.validity_hours} horas: debe registrarse de nuevo",
+        f"sin validar en el plazo de {settings.validity_hours} horas: debe registrarse de nuevo",
     )
 
 

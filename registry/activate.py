@@ -37,6 +37,7 @@ from buzon.settings import Settings
 from registry import acuses as acuses_mod
 from registry import audit
 from registry import folios as folios_mod
+from registry.activados import YA_ACTIVADOS  # activated before 06/08/2024 too
 from registry.sql import batches
 from registry.tables import alcances, medios, particulares
 from schemas.rfc import compact
@@ -162,7 +163,8 @@ def candidatos(conn: Connection, rfcs: Sequence[str] | None = None) -> Resultado
     estados: dict[str, str] = {}
     if rfcs is None:
         estados = {
-            r.rfc: r.estado for r in conn.execute(q.where(particulares.c.estado != ACTIVADO))
+            r.rfc: r.estado
+            for r in conn.execute(q.where(particulares.c.estado.not_in(YA_ACTIVADOS)))
         }
     else:
         for part in batches(sorted(set(rfcs))):
@@ -171,8 +173,8 @@ def candidatos(conn: Connection, rfcs: Sequence[str] | None = None) -> Resultado
             )
         for rfc in sorted(set(rfcs) - set(estados)):
             res.not_ready[rfc] = [NO_REGISTRADO]
-    res.already_active = sorted(r for r, e in estados.items() if e == ACTIVADO)
-    pendientes = sorted(r for r, e in estados.items() if e != ACTIVADO)
+    res.already_active = sorted(r for r, e in estados.items() if e in YA_ACTIVADOS)
+    pendientes = sorted(r for r, e in estados.items() if e not in YA_ACTIVADOS)
     validados: dict[str, set[str]] = {}
     for part in batches(pendientes):
         rows = conn.execute(
@@ -238,7 +240,7 @@ def activar_chunk(
         for part in batches(ids):
             rows = conn.execute(
                 select(particulares.c.rfc, particulares.c.nombre)
-                .where(particulares.c.rfc.in_(part), particulares.c.estado != ACTIVADO)
+                .where(particulares.c.rfc.in_(part), particulares.c.estado.not_in(YA_ACTIVADOS))
                 .with_for_update()
             )
             nombres.update({r.rfc: r.nombre for r in rows})
@@ -273,7 +275,10 @@ def activar_chunk(
         acuses_mod.emitir(conn, settings, pendientes, sello=sello, now=now)
         conn.execute(
             update(particulares)
-            .where(particulares.c.rfc == bindparam("b_rfc"), particulares.c.estado != ACTIVADO)
+            .where(
+                particulares.c.rfc == bindparam("b_rfc"),
+                *(particulares.c.estado != e for e in YA_ACTIVADOS),  # executemany: no IN list
+            )
             .values(estado=ACTIVADO, activado_en=now, tyc_folio=bindparam("b_folio")),
             [{"b_rfc": a["rfc"], "b_folio": a["folio"]} for a in pendientes],
         )

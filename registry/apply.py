@@ -33,6 +33,7 @@ from registry.sql import bulk_insert, insert
 from registry.states import Estado
 from registry.tables import alcances, medios, particulares, registros_patronales
 from registry.transitions import cambiar_estado
+from registry.ventanas import vence_registro
 from signers.seal import Sello
 
 log = logging.getLogger(__name__)
@@ -282,6 +283,7 @@ def _escribir(
                 "folio": folio,
                 "creado_en": now,
                 "actualizado_en": now,
+                "vence_en": vence_registro(now, settings.validity_hours),
             }
             for (rfc, mec, medio), _, folio in nuevos
         ]

@@ -3,6 +3,7 @@
 ::
 
     registrado ──send──▶ enviado ──validate──▶ validado
+        ├──72 h, never sent──▶ vencido
         │                  ├──72 h──▶ vencido
         │                  ├──last send's code dead──▶ cancelado
         │                  └──bounce──▶ no_entregado
@@ -45,7 +46,9 @@ ACTIVOS: frozenset[Estado] = frozenset({Estado.REGISTRADO, Estado.ENVIADO, Estad
 
 TRANSICIONES: dict[Estado, frozenset[Estado]] = {
     # enviado -> enviado is a resend: new code, new 72-hour window.
-    Estado.REGISTRADO: frozenset({Estado.ENVIADO, Estado.NO_ENTREGADO, Estado.BAJA}),
+    Estado.REGISTRADO: frozenset(
+        {Estado.ENVIADO, Estado.NO_ENTREGADO, Estado.BAJA, Estado.VENCIDO}  # never sent in 72 h
+    ),
     Estado.ENVIADO: frozenset(
         {
             Estado.ENVIADO,

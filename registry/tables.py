@@ -224,6 +224,19 @@ auditoria = Table(
     Index("ix_auditoria_entidad", "entidad", "entidad_id"),
 )
 
+# Issue 11 (guide section VIII): RFCs whose Buzón was activated before 06/08/2024 already comply
+# (registered media and signed T&C under the 2020 rules). ``buzon activados importar`` records
+# them here and sets ``particulares.estado = 'activado_previo'``; origen = ``archivo:hoja:fila``.
+activaciones_previas = Table(
+    "activaciones_previas",
+    metadata,
+    Column("rfc", String(13), ForeignKey("particulares.rfc"), primary_key=True),
+    Column("fecha", TS, nullable=True),  # activation date as the file gives it
+    Column("folio", String(40), nullable=True),  # the old acuse's folio, if known
+    Column("origen", Text, nullable=False),
+    Column("importado_en", TS, nullable=False),
+)
+
 __all__ = [
     "metadata",
     "particulares",
@@ -235,4 +248,5 @@ __all__ = [
     "outbox",
     "eventos",
     "auditoria",
+    "activaciones_previas",
 ]

@@ -231,14 +231,18 @@ def armar(conn: Connection, filas: Sequence[tuple[int, int, str]]) -> set[int]:
     return {m for m, o, _ in filas if o in vivos}
 
 
-def desarmar(conn: Connection, medio_id: int, now: datetime) -> bool:
-    """Kill the medium's live secret now (``buzon resend``); ``False`` if it cannot be sent to."""
+def desarmar(
+    conn: Connection, medio_id: int, now: datetime, *, vence_en: datetime | None = None
+) -> bool:
+    """Kill the medium's live secret now (``buzon resend``), opening the window ``vence_en`` when
+    given; ``False`` if the medium cannot be sent to."""
     p = ph(conn)
     cur = cursor(conn)
+    vence = f", vence_en = {p}" if vence_en is not None else ""
     cur.execute(
-        f"UPDATE medios SET secreto_hash = NULL, envio_vigente = NULL, actualizado_en = {p}"
+        f"UPDATE medios SET secreto_hash = NULL, envio_vigente = NULL, actualizado_en = {p}{vence}"
         f" WHERE id = {p} AND estado IN ({_VERIFICABLES})",
-        (instant(conn, now), medio_id),
+        (instant(conn, now), *((instant(conn, vence_en),) if vence_en else ()), medio_id),
     )
     return cur.rowcount == 1
 

@@ -10,6 +10,10 @@ RECHAZOS: dict[str, str] = {
     "RFC_INVALIDO": (
         "El RFC está vacío, no tiene el formato de 12 o 13 caracteres o es genérico; corrígelo."
     ),
+    "RP_TODOS_SIN_RP": (
+        "«TODOS» se refiere a los registros patronales del RFC que aparecen en la carga o ya "
+        "están registrados, y este RFC no tiene ninguno; escribe el registro patronal."
+    ),
     "RP_INVALIDO": (
         "El registro patronal debe tener 11 caracteres: 10 dígitos (el primero puede ser "
         "letra) y el dígito verificador."

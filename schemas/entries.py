@@ -7,12 +7,13 @@ without mechanism, so that it is reported (``SIN_MEDIO``) instead of vanishing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import polars as pl
 
 from loaders import RawSheet
-from schemas.headers import MECANISMOS, normalize, role
+from schemas.headers import IGNORAR, MECANISMOS, normalize, role
 
 HEADER_SCAN_ROWS = 10
 
@@ -38,25 +39,43 @@ ENTRY_SCHEMA: dict[str, pl.DataType] = {
 class Layout:
     header_index: int  # 0-based row of the header within the sheet frame
     columns: dict[str, list[tuple[str, str]]]  # role -> [(frame column, header text)]
+    # Columns nothing reads: unknown headers, and repeats of a one-column role (a second RFC).
+    ignored: tuple[tuple[str, str], ...] = ()
 
     @property
     def long(self) -> bool:
         return "mecanismo" in self.columns
 
 
-def detect_layout(sheet: RawSheet) -> Layout | None:
-    """The first row within the first 10 with an RFC column, and what every column holds."""
+_REPEATABLE = ("correo", "telefono", IGNORAR)
+
+
+def detect_layout(sheet: RawSheet, manual: Mapping[str, str] | None = None) -> Layout | None:
+    """The first row within the first 10 with an RFC column, and what every column holds.
+
+    ``manual`` maps normalized headers to roles (``--columna``); columns mapped to
+    :data:`schemas.headers.IGNORAR` are listed under that role, and neither read nor reported.
+    """
     frame = sheet.frame
     cells = [c for c in frame.columns if c != "fila"]
     head = frame.head(HEADER_SCAN_ROWS)
     for index, row in enumerate(head.select(cells).iter_rows()):
         roles: dict[str, list[tuple[str, str]]] = {}
+        unknown: list[tuple[str, str]] = []
         for column, value in zip(cells, row, strict=True):
-            found = role(value)
-            if found is not None:
+            found = role(value, manual)
+            if found is None:
+                unknown.append((column, "" if value is None else str(value).strip()))
+            else:  # IGNORAR columns are kept under their role: known, never read
                 roles.setdefault(found, []).append((column, str(value).strip()))
         if "rfc" in roles:
-            return Layout(header_index=index, columns=roles)
+            repeats = [
+                pair
+                for name, found in roles.items()
+                if name not in _REPEATABLE
+                for pair in found[1:]
+            ]
+            return Layout(header_index=index, columns=roles, ignored=tuple(unknown + repeats))
     return None
 
 

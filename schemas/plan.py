@@ -6,7 +6,7 @@ Pure functions, no Prefect: ``buzon plan`` starts fast and ``flows/plan.py`` wra
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,8 +15,17 @@ import polars as pl
 
 from buzon.errors import NoHeaderError
 from loaders import RawSheet, read_upload
+from schemas.columnas import (
+    check_ignored,
+    check_mapped,
+    ignored_columns,
+    summary_items,
+    warning_rows,
+)
 from schemas.entries import ENTRY_SCHEMA, detect_layout, extract_entries
+from schemas.headers import normalize
 from schemas.limits import Existing
+from schemas.todos import RpsLoader, expand_todos
 
 # (rfcs, rps) -> what the registry holds for them (registry.reader.registro_reader).
 RegistroReader = Callable[[list[str], list[str]], Existing]
@@ -30,6 +39,9 @@ class FileEntries:
     archivo: str
     entries: pl.DataFrame
     sheets_skipped: list[dict[str, str | None]] = field(default_factory=list)
+    # Columns nothing reads (schemas.columnas.ignored_columns) and every header text seen.
+    columns_ignored: list[dict] = field(default_factory=list)
+    headers: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -63,24 +75,45 @@ def prefetch_validation() -> threading.Thread:
     return thread
 
 
-def load_file(path: str | Path, *, max_bytes: int = 200 * 2**20) -> FileEntries:
-    """Read one upload into entries (file order). Raises InputError if the file is unusable."""
+def load_file(
+    path: str | Path,
+    *,
+    max_bytes: int = 200 * 2**20,
+    columnas: Mapping[str, str] | None = None,
+) -> FileEntries:
+    """Read one upload into entries (file order). Raises InputError if the file is unusable,
+    or if a column it would ignore looks like RPs, emails or mobiles.
+
+    ``columnas``: hand mappings, normalized header -> role (``schemas.columnas.parse_columnas``).
+    """
     path = Path(path)
     sheets: list[RawSheet] = read_upload(path, max_bytes=max_bytes)
     parts: list[pl.DataFrame] = []
     skipped: list[dict[str, str | None]] = []
+    ignored: list[dict] = []
+    headers: set[str] = set()
     for sheet in sheets:
-        layout = detect_layout(sheet)
+        layout = detect_layout(sheet, columnas)
         if layout is None:
             skipped.append({"archivo": sheet.archivo, "hoja": sheet.hoja})
             continue
+        headers.update(normalize(h) for found in layout.columns.values() for _, h in found)
+        headers.update(normalize(h) for _, h in layout.ignored)
+        ignored += ignored_columns(sheet, layout)
         parts.append(extract_entries(sheet, layout))
+    check_ignored(ignored)
     if not parts:
         raise NoHeaderError(
             "ninguna hoja tiene una fila de encabezados con columna RFC en sus primeras 10 filas",
             archivo=path.name,
         )
-    return FileEntries(archivo=path.name, entries=pl.concat(parts), sheets_skipped=skipped)
+    return FileEntries(
+        archivo=path.name,
+        entries=pl.concat(parts),
+        sheets_skipped=skipped,
+        columns_ignored=ignored,
+        headers=headers,
+    )
 
 
 def combine(files: Sequence[FileEntries]) -> pl.DataFrame:
@@ -135,6 +168,7 @@ def summarize(files: Sequence[FileEntries], entries: pl.DataFrame, warnings: pl.
         "scopes": counts["accepted"] - counts["duplicados"],
         "rfcs": counts["rfcs"],
         "rps": counts["rps"],
+        "columns_ignored": summary_items([c for f in files for c in f.columns_ignored]),
     }
 
 
@@ -145,6 +179,7 @@ def plan_entries(
     rp_digito_warning: bool = False,
     check_model: bool = True,
     sync: bool = False,
+    rps_loader: RpsLoader | None = None,
 ) -> PlanResult:
     """Validate the entries of already-read files (against the registry when a reader is given).
 
@@ -152,8 +187,10 @@ def plan_entries(
     does not list are counted as gone before the limits are checked.
     The accepted entries are then checked against :class:`schemas.models.AcceptedEntries` (an
     internal invariant: a failure raises InvariantError); ``check_model=False`` skips it.
+    An RP cell «TODOS» first becomes one entry per RP of its RFC (``schemas.todos``; the
+    registry's RPs through ``rps_loader`` when given).
     """
-    entries = combine(files)
+    entries = expand_todos(combine(files), rps_loader)
     existing = None
     if read_registro is not None:
         from schemas.normalize import rfc_compact, rp_compact
@@ -170,6 +207,9 @@ def plan_entries(
 
     validated = validate_entries(entries, existing, rp_digito_warning=rp_digito_warning, sync=sync)
     warnings = validated.warnings.select(WARNING_COLUMNS)
+    ignored = [c for f in files for c in f.columns_ignored]
+    if ignored:
+        warnings = pl.concat([warning_rows(ignored), warnings], how="vertical_relaxed")
     if not check_model:
         summary = summarize(files, validated.entries, warnings)
     else:
@@ -201,15 +241,21 @@ def plan_files(
     read_registro: RegistroReader | None = None,
     progress: Progress | None = None,
     sync: bool = False,
+    columnas: Mapping[str, str] | None = None,
+    rps_loader: RpsLoader | None = None,
 ) -> PlanResult:
-    """Read and validate ``paths`` (all are read before anything is validated)."""
+    """Read and validate ``paths`` (all are read before anything is validated).
+
+    ``columnas``: hand mappings (``--columna``); one whose header no file has is an error.
+    """
     max_bytes = settings.max_file_bytes if settings is not None else 200 * 2**20
     imported = prefetch_validation()
     files = []
     for path in paths:
         if progress:
             progress(f"leyendo {Path(path).name}")
-        files.append(load_file(path, max_bytes=max_bytes))
+        files.append(load_file(path, max_bytes=max_bytes, columnas=columnas))
+    check_mapped(columnas, [f.headers for f in files])
     imported.join()
     if progress:
         progress("validando")
@@ -218,4 +264,5 @@ def plan_files(
         read_registro=read_registro,
         rp_digito_warning=bool(settings and settings.rp_digito_warning),
         sync=sync,
+        rps_loader=rps_loader,
     )

@@ -21,6 +21,7 @@ import polars as pl
 from schemas import normalize as nz
 from schemas.codes import ADVERTENCIAS, RECHAZOS
 from schemas.limits import Existing, rp_owners, scope_limits
+from schemas.todos import TODOS
 
 WARNING_COLUMNS = ["archivo", "hoja", "fila", "columna", "valor", "codigo", "mensaje"]
 
@@ -147,6 +148,7 @@ def _identities(
     digit_bad = rp.is_not_null() & ~pl.col("rp_digito_ok")
     rules = [
         (~pl.col("rfc_ok"), "RFC_INVALIDO"),
+        (rp == TODOS, "RP_TODOS_SIN_RP"),  # «TODOS» with no RP to expand to (schemas.todos)
         (rp.is_not_null() & ~pl.col("rp_forma_ok"), "RP_INVALIDO"),
     ]
     if not rp_digito_warning:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from buzon.commands.plan import columna_option
+
 __commands__ = ["apply"]
 
 
@@ -20,24 +22,39 @@ __commands__ = ["apply"]
     "from it go to baja (with an acuse de baja).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print plan summary and counts as JSON.")
-def apply(files: tuple[Path, ...], sync: bool, as_json: bool) -> None:
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Also write rechazos.csv, advertencias.csv, aceptados.parquet and resumen.json here.",
+)
+@columna_option
+def apply(
+    files: tuple[Path, ...],
+    sync: bool,
+    as_json: bool,
+    out: Path | None,
+    columnas: tuple[str, ...],
+) -> None:
     """Register the media of uploads: folios, sealed acuses and verification messages queued.
 
     Runs the same validation as `plan`, counting what the registry already holds. Applying the
     same files again changes nothing.
 
     \b
-    Example:
+    Examples:
       buzon apply sample_data/carga_corporativo.xlsx --json
+      buzon apply carga.csv --columna "Reg. IMSS=registro_patronal" --out salida/
     """
     from buzon.commands.plan import print_summary, progress_printer
     from buzon.settings import Settings
     from registry.apply import ApplyResult, apply_entries
     from registry.db import get_engine
-    from registry.reader import registro_reader
+    from registry.reader import registro_reader, rps_loader
+    from schemas.columnas import parse_columnas
     from schemas.plan import plan_files
     from signers.seal import Sello
 
+    mapping = parse_columnas(columnas)
     settings = Settings()
     engine = get_engine(settings)
     sello = Sello.load(settings)
@@ -48,6 +65,8 @@ def apply(files: tuple[Path, ...], sync: bool, as_json: bool) -> None:
         read_registro=registro_reader(engine),
         progress=progress_printer(verbose),
         sync=sync,
+        columnas=mapping,
+        rps_loader=rps_loader(engine),  # «TODOS»: the RFC's registered RPs too
     )
 
     def show(total: ApplyResult) -> None:
@@ -62,6 +81,10 @@ def apply(files: tuple[Path, ...], sync: bool, as_json: bool) -> None:
         sello=sello,
         progress=show if verbose else None,
     )
+    if out is not None:
+        from reports.plan_outputs import write_plan_outputs
+
+        write_plan_outputs(result, out)  # the same files as plan, after the registry's say
     if as_json:
         click.echo(json.dumps(result.summary | applied.as_dict(), ensure_ascii=False))
         return

@@ -27,6 +27,9 @@ def print_summary(summary: dict, *, title: str = "Resultado de la validación") 
     table.add_row("Archivos", ", ".join(summary["files"]))
     for item in summary["sheets_skipped"]:
         table.add_row("Hoja omitida (sin encabezado RFC)", f"{item['archivo']}: {item['hoja']}")
+    for item in summary.get("columns_ignored", []):
+        where = ":".join(str(x) for x in (item["archivo"], item["hoja"]) if x)
+        table.add_row("[yellow]Columna ignorada[/yellow]", f"{where}: {item['columna']}")
     table.add_row("Entradas", f"{summary['entries']:,}")
     table.add_row("Aceptadas", f"[green]{summary['accepted']:,}[/green]")
     table.add_row("Rechazadas", f"[red]{summary['rejected']:,}[/red]")
@@ -103,20 +106,33 @@ def end_process_if_cli() -> None:
     os._exit(0)
 
 
-def registro_if_any(settings):  # noqa: ANN001, ANN201 - Settings -> RegistroReader | None
-    """A read-only reader of the configured registry, or None when there is none.
+def registro_if_any(settings):  # noqa: ANN001, ANN201 - Settings -> (readers) | (None, None)
+    """Read-only readers of the configured registry (limits, «TODOS»), or Nones when there is none.
 
     Without a store (no SQLite file; a PostgreSQL URL is always a store) nothing of the store is
     imported: plan keeps its start-up time.
     """
     path = settings.sqlite_path
     if path is not None and not path.is_file():
-        return None
-    from registry.reader import registro_reader
+        return None, None
+    from registry.reader import registro_reader, rps_loader
     from registry.reader.readonly import open_readonly
 
     engine = open_readonly(settings)
-    return registro_reader(engine) if engine is not None else None
+    if engine is None:
+        return None, None
+    return registro_reader(engine), rps_loader(engine)
+
+
+# ``--columna "ENCABEZADO=campo"`` (schemas.columnas.parse_columnas), shared with ``apply``.
+columna_option = click.option(
+    "--columna",
+    "columnas",
+    multiple=True,
+    metavar='"ENCABEZADO=campo"',
+    help="Map a header by hand (repeatable). Campos: rfc, nombre, registro_patronal, correo, "
+    "celular, mecanismo, medio, ignorar.",
+)
 
 
 @click.command()
@@ -138,8 +154,14 @@ def registro_if_any(settings):  # noqa: ANN001, ANN201 - Settings -> RegistroRea
     help="Validar como `apply --sync`: los medios registrados que la carga no lista cuentan "
     "como dados de baja.",
 )
+@columna_option
 def plan(
-    files: tuple[Path, ...], out: Path | None, as_json: bool, sin_registro: bool, sync: bool
+    files: tuple[Path, ...],
+    out: Path | None,
+    as_json: bool,
+    sin_registro: bool,
+    sync: bool,
+    columnas: tuple[str, ...],
 ) -> None:
     """Validate uploads (xlsx, xlsm, xls, ods, csv, txt) without changing anything.
 
@@ -148,22 +170,35 @@ def plan(
     `apply` would reject (TELEFONO_EXCEDIDO, CORREOS_EXCEDIDOS, RP_OTRO_RFC counting the media
     already registered); `--sin-registro` skips it.
 
+    A column whose header is not recognized is reported (warning COLUMNA_IGNORADA); if its values
+    look like Registros Patronales, emails or mobiles the upload stops until it is mapped with
+    --columna.
+
     \b
-    Example:
+    Examples:
       buzon plan sample_data/carga_corporativo.xlsx --out salida/
+      buzon plan carga.csv --columna "Reg. IMSS=registro_patronal" --columna "Notas=ignorar"
     """
     from loaders.early import read_early
 
     # The workbooks are parsed in the background while the imports below run (GIL-free parse).
     read_early(files)
     from buzon.settings import Settings
+    from schemas.columnas import parse_columnas
     from schemas.plan import plan_files
 
     settings = Settings()
-    read_registro = None if sin_registro else registro_if_any(settings)
+    read_registro, read_rps = (None, None) if sin_registro else registro_if_any(settings)
+    mapping = parse_columnas(columnas)
     with stage_progress(sys.stderr.isatty(), len(files) + 1) as progress:
         result = plan_files(
-            files, settings, read_registro=read_registro, progress=progress, sync=sync
+            files,
+            settings,
+            read_registro=read_registro,
+            rps_loader=read_rps,
+            progress=progress,
+            sync=sync,
+            columnas=mapping,
         )
     if out is not None:
         from reports.plan_outputs import write_plan_outputs

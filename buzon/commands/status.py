@@ -51,5 +51,10 @@ def status(rfc: str | None, por_rp: bool, as_json: bool) -> None:
         for rp in rps_by_rfc.get(item["rfc"], []):
             table.add_row(f"  {rp['rp']}", *(str(rp["por_estado"][e]) for e in estados))
     Console(width=max(Console().width, 120)).print(table)
+    act = data["activacion"]
+    click.echo(
+        f"RFC activados: {act['activado']} (antes del 06/08/2024: {act['activado_previo']}); "
+        f"pendientes: {act['pendiente']}"
+    )
     if not (por_rp or rfc) and data["rps"]:
         click.echo(f"({len(data['rps'])} registros patronales; detalle con --por-rp o --rfc)")

@@ -6,6 +6,7 @@
 - :mod:`registry.reader.estados`: media counts by state, per RFC and per RP (``buzon status``).
 - :mod:`registry.reader.recordatorios`: media due a reminder before their deadline
   (``buzon recordar``).
+- :mod:`registry.reader.todos`: every registered RP of given RFCs (an RP cell «TODOS»).
 
 Writes live elsewhere; nothing here changes the store.
 """
@@ -29,6 +30,7 @@ from registry.reader.recordatorios import (
     read_por_recordar,
     read_recordatorios_pendientes,
 )
+from registry.reader.todos import rps_loader
 
 __all__ = [
     "Activo",
@@ -47,4 +49,5 @@ __all__ = [
     "read_recordatorios_pendientes",
     "read_rps",
     "registro_reader",
+    "rps_loader",
 ]

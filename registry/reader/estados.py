@@ -52,4 +52,20 @@ def count_estados(conn: Connection, rfc: str | None = None) -> dict[str, Any]:
         "medios": sum(por_estado.values()),
         "rfcs": rfcs,
         "rps": rps,
+        "activacion": activacion(conn, rfc),
+    }
+
+
+def activacion(conn: Connection, rfc: str | None = None) -> dict[str, int]:
+    """RFCs by activation: ``activado`` counts those activated before 06/08/2024 too (guide
+    section VIII), which ``activado_previo`` also shows apart; ``pendiente`` the rest."""
+    q = select(particulares.c.estado, func.count()).group_by(particulares.c.estado)
+    if rfc is not None:
+        q = q.where(particulares.c.rfc == rfc)
+    n = dict(conn.execute(q).all())
+    previos = n.get("activado_previo", 0)
+    return {
+        "activado": n.get("activado", 0) + previos,
+        "activado_previo": previos,
+        "pendiente": sum(v for k, v in n.items() if k not in ("activado", "activado_previo")),
     }

@@ -65,7 +65,7 @@ def test_link_after_72_hours_is_expired(db_settings: Settings, receptor) -> None
     assert "Confirmar" in page.text
     later = s.model_copy(update={"now": T0 + timedelta(hours=72, minutes=1)})
     base = receptor(later)
-    assert "Regístralo de nuevo" in httpx.get(f"{base}/v/{m.secreto}").text
+    assert "debe registrarse de nuevo" in httpx.get(f"{base}/v/{m.secreto}").text
     # A form minted before the deadline and posted after it: still expired.
     late = s.model_copy(update={"now": T0 + timedelta(hours=72, seconds=30)})
     r = httpx.post(f"{receptor(late)}/v/{m.secreto}", data={"csrf": _csrf(page.text)})

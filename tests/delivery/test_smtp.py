@@ -40,7 +40,10 @@ def test_sends_verification_emails_with_link_and_headers(db_settings, smtp_serve
         assert msg.rcpt_tos == [m.valor]
         assert msg.mail_from == "no-responder@buzon.local"
         assert msg.msg["To"] == m.valor
-        assert msg.msg["Subject"] == "Validación de tu correo electrónico para el Buzón IMSS"
+        assert (
+            msg.msg["Subject"]
+            == "Validación de mecanismos de comunicación como medios de contacto para el Buzón IMSS"
+        )
         html, text = msg.part("html"), msg.part("plain")
         assert ">aquí</a>" in html and m.rfc in html and m.folio in html
         assert "72 horas" in text and m.rfc in text

@@ -16,6 +16,7 @@ PERMITIDAS = {
     ("registrado", "enviado"),
     ("registrado", "no_entregado"),
     ("registrado", "baja"),
+    ("registrado", "vencido"),  # never sent within 72 h of its registration
     ("enviado", "enviado"),
     ("enviado", "validado"),
     ("enviado", "vencido"),

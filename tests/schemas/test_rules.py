@@ -143,6 +143,7 @@ def test_first_failing_rule_wins(plan_of: PlanOf, row: list[str], code: str) -> 
 def test_rule_order_is_the_documented_one() -> None:
     assert ORDEN == [
         "RFC_INVALIDO",
+        "RP_TODOS_SIN_RP",
         "RP_INVALIDO",
         "RP_DIGITO",
         "RP_OTRO_RFC",
