@@ -30,7 +30,7 @@ from buzon.settings import Settings
 from delivery import outbox
 from delivery.outbox import Due
 from delivery.recorder import Recorder
-from delivery.render import Message, render, render_recordatorio, warn_long_sms
+from delivery.render import Message, render, warn_long_sms
 from delivery.secrets import load_key
 from delivery.transports import Transport, for_canal
 from registry.reader.recordatorios import RECORDATORIO
@@ -201,12 +201,12 @@ def dispatch_lock(settings: Settings, engine: Engine) -> Iterator[None]:
 
 
 def _message(settings: Settings, row: Due) -> Message:
-    if row.tipo == RECORDATORIO:
-        return _recordatorio(settings, row)
     mecanismo = "correo" if row.canal == "correo" else "telefono"
     plazo = plazo_envio(
         mecanismo, row.envios, row.vence_en, settings.clock(), settings.validity_hours
     )
+    if row.tipo == RECORDATORIO and row.vence_en is not None:
+        plazo = row.vence_en  # a reminder repeats its live send's deadline, unchanged
     context = {
         "rfc": row.rfc,
         "nombre": row.nombre,
@@ -225,26 +225,6 @@ def _message(settings: Settings, row: Due) -> Message:
         canal=row.canal,
         destino=row.destino,
         context=context,
-        public_url=settings.public_url,
-        email_from=settings.email_from,
-    )
-
-
-def _recordatorio(settings: Settings, row: Due) -> Message:
-    assert row.vence_en is not None  # set by outbox.prepare for every reminder it arms
-    return render_recordatorio(
-        outbox_id=row.id,
-        canal=row.canal,
-        destino=row.destino,
-        context={
-            "rfc": row.rfc,
-            "nombre": row.nombre,
-            "folio": row.folio,
-            "medio": row.valor,
-            "token": row.secret,
-            "codigo": row.secret,
-            "plazo": antes_del(row.vence_en),  # the live send's own deadline, unchanged
-        },
         public_url=settings.public_url,
         email_from=settings.email_from,
     )

@@ -147,6 +147,8 @@ def render(
 ) -> Message:
     """Render one outbox row. ``context``: rfc, nombre, folio, medio, and codigo/token if any."""
     base = public_url.rstrip("/")
+    if tipo == "recordatorio":  # the live send's codigo/token and its own plazo, in other words
+        return _recordatorio(outbox_id, canal, destino, context, base, email_from)
     env = environment()
     if canal == "sms":
         if tipo == "verificacion":
@@ -228,24 +230,14 @@ def email_bytes(message: Message, email_from: str, date: datetime) -> bytes:
 ASUNTO_RECORDATORIO = "Recordatorio: valida tu correo electrónico para el Buzón IMSS"
 
 
-def render_recordatorio(
-    *,
-    outbox_id: int,
-    canal: str,
-    destino: str,
-    context: dict,
-    public_url: str,
-    email_from: str,
+def _recordatorio(
+    outbox_id: int, canal: str, destino: str, ctx: dict, base: str, de: str
 ) -> Message:
-    """A reminder: ``context`` as for :func:`render`, with the live send's codigo/token and its
-    deadline as ``plazo`` ("antes del DD/MM/AAAA HH:MM", ``registry.ventanas.antes_del``)."""
-    base = public_url.rstrip("/")
-    ctx = dict(context)
     if canal == "sms":
         text = render_sms("recordatorio_sms.txt.j2", ctx, enlace=f"{base}/celular")
         return Message(outbox_id=outbox_id, canal="sms", to=e164(destino), text=text)
     env = environment()
-    ctx["enlace"] = f"{base}/v/{context['token']}"
+    ctx = {**ctx, "enlace": f"{base}/v/{ctx['token']}"}
     return Message(
         outbox_id=outbox_id,
         canal="correo",
@@ -253,5 +245,5 @@ def render_recordatorio(
         subject=ASUNTO_RECORDATORIO,
         text=env.get_template("recordatorio_correo.txt.j2").render(ctx),
         html=env.get_template("recordatorio_correo.html.j2").render(ctx),
-        message_id=message_id(outbox_id, email_from),
+        message_id=message_id(outbox_id, de),
     )
