@@ -4,6 +4,7 @@
 
     BuzonError                      base; ``code`` and keyword-only context (archivo=, hoja=, ...)
     ├── ConfigError                 a setting or key file is unusable
+    │   └── ReceiverConfigError     the receiver refuses to start (weak secret, bad limit; exit 2)
     ├── InputError                  an input file cannot be used at all (exit 2, nothing changed)
     │   ├── FileMissingError
     │   ├── UnsupportedFileError
@@ -216,3 +217,10 @@ class ColumnMappingError(InputError):
     """A ``--columna "ENCABEZADO=campo"`` that cannot be used."""
 
     code = "COLUMNA_MAPEO_INVALIDO"
+
+
+class ReceiverConfigError(ConfigError):
+    """``buzon serve`` refuses to start: a weak webhook secret, a bad limit or proxy list."""
+
+    code = "CONFIGURACION_RECEPTOR"
+    exit_code = 2

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     rp_digito_warning: bool = False  # downgrade RP_DIGITO from rejection to warning
     max_file_bytes: int = 200 * 1024 * 1024
     chunk_size: int = 5000
+    # Workbooks are checked against these before any parse (loaders.guard): a sheet's range in
+    # cells, and the archive's uncompressed size.
+    max_cells: int = 20_000_000
+    max_unzipped_bytes: int = 2**30
 
     # Institution seal (acuses). Empty: generated self-signed under home/keys on first use.
     seal_key: Path | None = None
@@ -68,6 +72,20 @@ class Settings(BaseSettings):
     validity_hours: int = 72
     # Event files waiting for the next reconcile (default: home/eventos/entrada).
     inbox_dir: Path | None = None
+
+    # Receiver hardening (callbacks.throttle, callbacks.middleware). Limits use the notation of the
+    # ``limits`` package ("20 per 10 minutes"), counted over a moving window.
+    rate_limit_storage: str = "memory://"  # e.g. redis://127.0.0.1:6379 for several receivers
+    trusted_proxies: str = ""  # comma-separated addresses/networks whose X-Forwarded-For counts
+    rate_limit_code_address: str = "20 per 10 minutes"  # /celular codes + resends, per address
+    rate_limit_code_pair: str = "10 per 10 minutes"  # /celular codes + resends, per (RFC, phone)
+    rate_limit_link_address: str = "30 per 10 minutes"  # POST /v/{token}, per address
+    rate_limit_link_token: str = "10 per 10 minutes"  # POST /v/{token}, per link
+    max_body_bytes: int = 64 * 1024  # any request body (webhooks included): 413 past this
+    webhook_window_seconds: int = 300  # X-Buzon-Timestamp accepted this far from now
+    webhook_reason_chars: int = 500  # a delivery failure's reason is cut to this length
+    # How long a receiver POST waits for the store's write lock (a long reconcile) before 503.
+    write_wait_seconds: float = 10.0
 
     # e.firma and Terms and Conditions
     sat_ca_dir: Path | None = None

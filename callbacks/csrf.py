@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import datetime
 
 MAX_AGE_SECONDS = 3600
 _LABEL = b"buzon/v1/csrf\x00"
+# What emitir makes, in ASCII only: anything else is refused before it is parsed.
+_FORMA = re.compile(r"([0-9]{1,12})\.([A-Za-z0-9_\-]{1,64})\.([0-9a-f]{40})", re.ASCII)
 
 
 def _sig(key: bytes, scope: str, issued: int, nonce: str) -> str:
@@ -37,12 +40,15 @@ def verificar(key: bytes, scope: str, token: str | None, now: datetime) -> bool:
     (True, False)
     >>> verificar(k, "/celular", "x", t), verificar(k, "/celular", tok, t.replace(hour=2))
     (False, False)
+    >>> verificar(k, "/celular", "²." + tok.split(".", 1)[1], t)  # not ASCII digits
+    False
+    >>> verificar(k, "/celular", "9" * 5000 + ".a.b", t), verificar(k, "/celular", tok + "ñ", t)
+    (False, False)
     """
-    if not token or token.count(".") != 2:
+    forma = _FORMA.fullmatch(token or "")
+    if forma is None:
         return False
-    issued_s, nonce, sig = token.split(".")
-    if not issued_s.isdigit():
-        return False
+    issued_s, nonce, sig = forma.groups()
     issued = int(issued_s)
     if not 0 <= now.timestamp() - issued <= MAX_AGE_SECONDS:
         return False

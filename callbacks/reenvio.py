@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from fastapi import FastAPI, Form
+from fastapi import Depends, FastAPI, Form
 from fastapi.responses import HTMLResponse
 from sqlalchemy import Engine
 from starlette.background import BackgroundTask
@@ -40,7 +40,8 @@ def add_resend_route(
 ) -> None:
     """Add ``POST /celular/reenviar`` to ``app``; ``form`` renders the ``/celular`` page."""
 
-    @app.post(RUTA, response_class=HTMLResponse)
+    # The same limits as the code form: codes and resends share one count per address and pair.
+    @app.post(RUTA, response_class=HTMLResponse, dependencies=[Depends(app.state.throttle.codes)])
     def reenviar(
         rfc: str = Form(""),
         telefono: str = Form(""),

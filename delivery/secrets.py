@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 from buzon.errors import ConfigError
+from buzon.files import private_dir
 from buzon.settings import Settings
 
 KEY_FILE = "verificacion-hmac.key"
@@ -51,7 +52,7 @@ def load_key(settings: Settings) -> bytes:
 
 
 def _create_key_file(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".key-")  # mkstemp creates it 0600
     try:
         os.write(fd, base64.b64encode(secrets.token_bytes(32)) + b"\n")

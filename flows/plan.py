@@ -15,13 +15,14 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from buzon.settings import Settings
-from schemas.plan import FileEntries, PlanResult, load_file, plan_entries
+from loaders.guard import Limits
+from schemas.plan import FileEntries, PlanResult, load_file, plan_entries, workbook_limits
 
 
 @task(cache_policy=NO_CACHE)
-def load_task(path: str, max_bytes: int) -> FileEntries:
+def load_task(path: str, max_bytes: int, limits: Limits | None = None) -> FileEntries:
     """Read one upload into entries (raises InputError if it is unusable)."""
-    return load_file(path, max_bytes=max_bytes)
+    return load_file(path, max_bytes=max_bytes, limits=limits)
 
 
 @task(cache_policy=NO_CACHE)
@@ -42,7 +43,9 @@ def write_task(result: PlanResult, out: str) -> list[str]:
 def plan_flow(paths: list[str], out: str | None = None) -> dict:
     """Validate ``paths`` without changing anything; returns the ``buzon plan --json`` object."""
     settings = Settings()
-    futures = [load_task.submit(p, settings.max_file_bytes) for p in paths]
+    futures = [
+        load_task.submit(p, settings.max_file_bytes, workbook_limits(settings)) for p in paths
+    ]
     files = [f.result() for f in futures]  # argument order, whatever finished first
     result = validate_task(files, settings.rp_digito_warning)
     if out is not None:

@@ -9,8 +9,11 @@ background thread parses the workbooks while the main thread imports; :func:`tak
 Nothing here decides anything: the file checks of :func:`loaders.read_upload` (existence, size
 limit, type, magic bytes) still run first, in the main thread, and raise as before. A parse that
 failed is replayed as its exception at the same step of ``read_workbook`` (and mapped to the same
-message). Only this module and the standard library are imported here; fastexcel is imported in
-the background thread.
+message). Only this module, :mod:`loaders.guard` and the standard library are imported here;
+fastexcel is imported in the background thread, after :func:`loaders.guard.check_workbook` has
+passed the workbook with the default limits (a workbook it refuses, or one with a sheet it sends
+to the cell-by-cell fallback, is left to the ordinary read, which checks it with the configured
+limits).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from loaders.guard import check_workbook
 from loaders.types import EXCEL_EXTENSIONS
 
 # Larger files are read the ordinary way: a file this large may be refused by the size limit.
@@ -43,7 +47,7 @@ class ParsedBook:
 @dataclass(frozen=True)
 class _Pending:
     stamp: tuple[int, int]  # (size, mtime_ns) when the parse started
-    result: Future[ParsedBook]
+    result: Future[ParsedBook | None]
 
 
 _lock = threading.Lock()
@@ -58,9 +62,9 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     return (stat.st_size, stat.st_mtime_ns)
 
 
-def parse(path: Path) -> ParsedBook:
+def parse(path: Path, skip: frozenset[str] = frozenset()) -> ParsedBook:
     """Open the workbook and parse every sheet, stopping at the first that fails (as
-    :func:`loaders.excel.read_workbook` does)."""
+    :func:`loaders.excel.read_workbook` does). A sheet in ``skip`` is not parsed (None)."""
     import fastexcel
 
     book = ParsedBook()
@@ -72,6 +76,9 @@ def parse(path: Path) -> ParsedBook:
         return book
     book.sheets = []
     for name in book.names:
+        if name in skip:
+            book.sheets.append(None)
+            continue
         try:
             book.sheets.append(reader.load_sheet(name, **SHEET_OPTIONS))
         except Exception as exc:
@@ -80,12 +87,22 @@ def parse(path: Path) -> ParsedBook:
     return book
 
 
-def _work(jobs: list[tuple[Path, Future[ParsedBook]]]) -> None:
+def _guarded_parse(path: Path) -> ParsedBook | None:
+    """:func:`parse` once the guard passed the whole workbook to calamine, else None."""
+    try:
+        if not check_workbook(path).calamine_safe:
+            return None
+    except Exception:  # refused: the ordinary read raises it with the configured limits
+        return None
+    return parse(path)
+
+
+def _work(jobs: list[tuple[Path, Future[ParsedBook | None]]]) -> None:
     for path, result in jobs:
         if not result.set_running_or_notify_cancel():
             continue
         try:
-            result.set_result(parse(path))
+            result.set_result(_guarded_parse(path))
         except BaseException as exc:  # never leave a reader waiting
             result.set_exception(exc)
 
@@ -96,7 +113,7 @@ def read_early(paths: Sequence[str | Path]) -> None:
     Earlier parses nobody took are dropped. Files that are not a workbook by their extension,
     missing, or larger than :data:`EARLY_MAX_BYTES` are left to the ordinary read.
     """
-    jobs: list[tuple[Path, Future[ParsedBook]]] = []
+    jobs: list[tuple[Path, Future[ParsedBook | None]]] = []
     pending: dict[Path, deque[_Pending]] = {}
     for raw in paths:
         path = Path(raw)
@@ -105,7 +122,7 @@ def read_early(paths: Sequence[str | Path]) -> None:
             continue
         if not path.is_file() or not 0 < stamp[0] <= EARLY_MAX_BYTES:
             continue
-        result: Future[ParsedBook] = Future()
+        result: Future[ParsedBook | None] = Future()
         jobs.append((path, result))
         pending.setdefault(path.resolve(), deque()).append(_Pending(stamp, result))
     with _lock:
@@ -131,4 +148,4 @@ def take(path: Path) -> ParsedBook | None:
         book = item.result.result()
     except Exception:  # the parse itself broke (not the workbook): read the ordinary way
         return None
-    return book if _stamp(path) == item.stamp else None
+    return book if book is not None and _stamp(path) == item.stamp else None

@@ -8,6 +8,8 @@ import polars as pl
 
 from buzon.errors import CorruptFileError, EncryptedFileError
 from loaders.early import parse, take
+from loaders.guard import Limits, check_workbook
+from loaders.sparse import read_sparse
 from loaders.types import RawSheet
 
 _ENCRYPTION_HINTS = ("password", "encrypt", "protected", "filepass")
@@ -23,14 +25,25 @@ def _fail(path: Path, exc: Exception) -> Exception:
     return CorruptFileError(f"no se pudo leer el libro: {first}", archivo=str(path))
 
 
-def read_workbook(path: Path) -> list[RawSheet]:
-    """Every sheet of the workbook, empty ones included (the caller reports them)."""
+def read_workbook(path: Path, limits: Limits | None = None) -> list[RawSheet]:
+    """Every sheet of the workbook, empty ones included (the caller reports them).
+
+    :func:`loaders.guard.check_workbook` runs first: a workbook over the limits is refused
+    before calamine sees it, and a sheet with few cells over a huge range is read by
+    :func:`loaders.sparse.read_sparse` instead.
+    """
+    limits = limits or Limits()
+    check = check_workbook(path, limits)
     # Parsed in the background since the program started, when it could be (loaders.early).
-    book = take(path) or parse(path)
+    early = take(path) if check.calamine_safe else None
+    book = early or parse(path, skip=frozenset(check.sparse))
     if book.open_error is not None:
         raise _fail(path, book.open_error) from None
     sheets: list[RawSheet] = []
     for name, sheet in zip(book.names or [], book.sheets or [], strict=False):
+        if name in check.sparse:
+            sheets.append(read_sparse(path, name, check.sparse[name], max_cells=limits.max_cells))
+            continue
         try:
             if isinstance(sheet, Exception):
                 raise sheet

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from buzon.errors import (
     CorruptFileError,
@@ -18,12 +19,16 @@ from loaders.types import EXCEL_EXTENSIONS, TEXT_EXTENSIONS, RawSheet
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 
+if TYPE_CHECKING:
+    from loaders.guard import Limits
+
 
 def _check_file(path: Path, max_bytes: int) -> bytes:
     if not path.exists():
         raise FileMissingError("el archivo no existe", archivo=str(path))
     if not path.is_file():
-        raise UnsupportedFileError("no es un archivo", archivo=str(path))
+        what = "es una carpeta" if path.is_dir() else "no es un archivo regular"
+        raise UnsupportedFileError(f"{what}, no un archivo de carga", archivo=str(path))
     size = path.stat().st_size
     if size == 0:
         raise EmptyFileError("el archivo está vacío", archivo=str(path))
@@ -37,8 +42,12 @@ def _check_file(path: Path, max_bytes: int) -> bytes:
         return fh.read(8)
 
 
-def read_upload(path: str | Path, *, max_bytes: int = 200 * 2**20) -> list[RawSheet]:
-    """Read every sheet of ``path``. Raises an :class:`~buzon.errors.InputError` if unusable."""
+def read_upload(
+    path: str | Path, *, max_bytes: int = 200 * 2**20, limits: Limits | None = None
+) -> list[RawSheet]:
+    """Read every sheet of ``path``. Raises an :class:`~buzon.errors.InputError` if unusable.
+
+    ``limits`` bound a workbook's cells and unzipped size (:mod:`loaders.guard`)."""
     path = Path(path)
     ext = path.suffix.lower()
     if ext not in EXCEL_EXTENSIONS | TEXT_EXTENSIONS:
@@ -70,4 +79,4 @@ def read_upload(path: str | Path, *, max_bytes: int = 200 * 2**20) -> list[RawSh
         )
     from loaders.excel import read_workbook
 
-    return read_workbook(path)
+    return read_workbook(path, limits)

@@ -12,6 +12,10 @@ from buzon.errors import CorruptFileError, EmptyFileError, EncodingError
 from loaders.types import RawSheet
 
 DELIMITERS = ",;\t"
+# The csv module refuses a field over 128 KiB by default; a long cell is bad data for the
+# validator to reject with its code, not a reason to refuse the file. The file size limit
+# (BUZON_MAX_FILE_BYTES) bounds it already.
+FIELD_LIMIT = 2**31 - 1
 HEADER_LINES = 50  # the header is within the first 10 rows; titles may be ragged
 
 
@@ -52,6 +56,8 @@ def sniff_delimiter(text: str) -> str:
 
 
 def read_text(path: Path) -> RawSheet:
+    if csv.field_size_limit() < FIELD_LIMIT:
+        csv.field_size_limit(FIELD_LIMIT)
     text = decode(path.read_bytes(), archivo=path.name)
     if not text.strip():
         raise EmptyFileError("el archivo está vacío", archivo=path.name)

@@ -66,7 +66,9 @@ def _json_slow(path: Path, data: bytes) -> pl.DataFrame:
             continue
         extra = set(obj) - set(CAMPOS)
         if extra:
-            errores.append((n, f"campo desconocido {sorted(extra)[0]}"))
+            errores.append(
+                (n, f"campo desconocido {sorted(extra)[0]} (campos: {', '.join(CAMPOS)})")
+            )
             continue
         row = {c: (None if obj.get(c) is None else str(obj[c])) for c in CAMPOS}
         row["linea"] = n
@@ -96,7 +98,7 @@ def _read_csv(path: Path, data: bytes) -> pl.DataFrame:
     if "tipo" not in header or "fecha" not in header or unknown:
         what = (
             f"columna desconocida {unknown[0]}" if unknown else "faltan las columnas tipo y fecha"
-        )
+        ) + f" (columnas permitidas: {', '.join(CAMPOS)})"
         _raise_lines(path, [(1, f"encabezado inválido: {what}")])
     try:
         df = pl.read_csv(io.BytesIO(data), infer_schema=False, new_columns=header)
@@ -188,7 +190,7 @@ def validar(df: pl.DataFrame, path: Path) -> pl.DataFrame:
     tipo = pl.col("tipo")
     error = (
         pl.when(~tipo.is_in(TIPOS))
-        .then(pl.lit("tipo desconocido"))
+        .then(pl.lit(f"tipo desconocido (use {', '.join(TIPOS)})"))
         .when(pl.col("fecha_dt").is_null())
         .then(pl.lit("fecha inválida (ISO 8601)"))
         .when(
@@ -238,8 +240,10 @@ def validar(df: pl.DataFrame, path: Path) -> pl.DataFrame:
 def leer_archivo(path: Path | str) -> pl.DataFrame:
     """Read and validate one event file (``.jsonl``/``.ndjson``/``.json`` or ``.csv``)."""
     path = Path(path)
+    if path.is_dir():
+        raise FileMissingError("es una carpeta, no un archivo de eventos", archivo=str(path))
     if not path.is_file():
-        raise FileMissingError("no existe el archivo de eventos", file=str(path))
+        raise FileMissingError("no existe el archivo de eventos", archivo=str(path))
     data = path.read_bytes()
     if path.suffix.lower() == ".csv":
         try:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import re
-import stat
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from cryptography import x509
 from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from buzon.errors import ConfigError, EfirmaArchivoInvalido, EfirmaContrasena, EfirmaError
+from buzon.files import require_private
 from buzon.settings import Settings
 from registry import acuses as acuses_mod
 from registry import audit
@@ -81,13 +81,8 @@ class Keystore:
         passwords: dict[str, str] = {}
         path = folder / "passwords.csv"
         if path.exists():
-            mode = stat.S_IMODE(path.stat().st_mode)
-            if mode & 0o044:
-                raise ConfigError(
-                    f"passwords.csv puede ser leído por otros usuarios (permisos {mode:o}); "
-                    f"ejecute: chmod 600 {path}",
-                    archivo=str(path),
-                )
+            # Any group or other bit refuses it, not only the read bits.
+            require_private(path, what="passwords.csv")
             try:
                 with path.open(newline="", encoding="utf-8-sig") as fh:
                     reader = csv.DictReader(fh)

@@ -2,7 +2,9 @@
 
 SQLite runs in WAL mode with a busy timeout so that a reader never blocks the writer and two
 processes queue instead of failing. Writers take the lock at ``BEGIN`` (``BEGIN IMMEDIATE``) so a
-transaction never fails half-way on a lock upgrade.
+transaction never fails half-way on a lock upgrade. Readers use :func:`read_connection`: a deferred
+``BEGIN`` reads a WAL snapshot beside a writer instead of queueing for its lock (pages, status,
+exports, the plan's registry look-up).
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url
 
 from buzon.errors import ConfigError
+from buzon.files import private_dir, private_file
 from buzon.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,8 +37,31 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - DB-API conne
     cur.close()
 
 
+# Execution option marking a connection whose transactions only read.
+_READ_ONLY = "buzon_read_only"
+
+
 def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    if conn.get_execution_options().get(_READ_ONLY):
+        conn.exec_driver_sql("BEGIN")  # deferred: a snapshot; never waits for the write lock
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def read_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection for reads only: it never waits for a writer.
+
+    SQLite: its transactions begin deferred (``BEGIN``), so WAL gives them the last committed
+    snapshot while another connection holds the write lock (a long reconcile); a write through it
+    would still have to wait for that lock, so do not write here. PostgreSQL: a ``READ ONLY``
+    transaction (MVCC readers never wait for writers anyway; this makes a stray write fail).
+    """
+    with engine.connect() as conn:
+        options: dict = {_READ_ONLY: True}
+        if engine.dialect.name == "postgresql":
+            options["postgresql_readonly"] = True
+        yield conn.execution_options(**options)
 
 
 def make_engine(url: str) -> Engine:
@@ -90,12 +116,21 @@ def _current_is_head(engine: Engine) -> bool:
     from alembic.script import ScriptDirectory
 
     heads = set(ScriptDirectory.from_config(_alembic_config(engine)).get_heads())
-    with engine.connect() as conn:
+    with read_connection(engine) as conn:
         if not inspect(conn).has_table("alembic_version"):
             return False
         current = set(MigrationContext.configure(conn).get_current_heads())
         conn.rollback()
     return current == heads
+
+
+def _private_sqlite_file(url: str, settings: Settings) -> None:
+    """The database holds keyed hashes, folios and contact data: create it 0600 before SQLite
+    does (its -wal and -shm files copy the database file's mode) and the home folder 0700."""
+    private_dir(settings.home, tighten=False)
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        private_file(Path(database))
 
 
 def get_engine(settings: Settings, *, migrate: bool = True) -> Engine:
@@ -104,7 +139,7 @@ def get_engine(settings: Settings, *, migrate: bool = True) -> Engine:
     engine = _engines.get(url)
     if engine is None:
         if url.startswith("sqlite"):
-            settings.home.mkdir(parents=True, exist_ok=True)
+            _private_sqlite_file(url, settings)
         engine = make_engine(url)
         if migrate:
             try:

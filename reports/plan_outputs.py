@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from buzon.files import atomic_write
-from reports.safe import neutralize
+from reports.safe import neutralize_frame
 from schemas.plan import PlanResult
 
 CSV_COLUMNS = ["archivo", "hoja", "fila", "columna", "valor", "codigo", "mensaje"]
@@ -77,13 +77,9 @@ def _cut(column: str) -> pl.Expr:
 
 
 def _csv_bytes(frame: pl.DataFrame, columns: list[str] = CSV_COLUMNS) -> bytes:
-    extra = [neutralize(c) for c in ("rfc", "registro_patronal") if c in columns]
-    safe = (
-        frame.select(columns)
-        .with_columns(_cut("valor"))
-        .with_columns(
-            neutralize("columna"), neutralize("valor"), *extra, pl.col("hoja").fill_null("")
-        )
+    # Every text cell, archivo and hoja included: they come from the user's file too.
+    safe = neutralize_frame(frame.select(columns).with_columns(_cut("valor"))).with_columns(
+        pl.col("hoja").fill_null("")
     )
     buffer = io.BytesIO()
     safe.write_csv(buffer)

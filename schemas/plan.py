@@ -15,6 +15,7 @@ import polars as pl
 
 from buzon.errors import NoHeaderError
 from loaders import RawSheet, read_upload
+from loaders.guard import Limits
 from schemas.columnas import (
     check_ignored,
     check_mapped,
@@ -80,6 +81,7 @@ def load_file(
     *,
     max_bytes: int = 200 * 2**20,
     columnas: Mapping[str, str] | None = None,
+    limits: Limits | None = None,
 ) -> FileEntries:
     """Read one upload into entries (file order). Raises InputError if the file is unusable,
     or if a column it would ignore looks like RPs, emails or mobiles.
@@ -87,7 +89,7 @@ def load_file(
     ``columnas``: hand mappings, normalized header -> role (``schemas.columnas.parse_columnas``).
     """
     path = Path(path)
-    sheets: list[RawSheet] = read_upload(path, max_bytes=max_bytes)
+    sheets: list[RawSheet] = read_upload(path, max_bytes=max_bytes, limits=limits)
     parts: list[pl.DataFrame] = []
     skipped: list[dict[str, str | None]] = []
     ignored: list[dict] = []
@@ -234,6 +236,13 @@ def plan_entries(
     )
 
 
+def workbook_limits(settings=None) -> Limits:  # noqa: ANN001 - buzon.settings.Settings
+    """``BUZON_MAX_CELLS`` and ``BUZON_MAX_UNZIPPED_BYTES`` (the defaults without settings)."""
+    if settings is None:
+        return Limits()
+    return Limits(max_cells=settings.max_cells, max_unzipped_bytes=settings.max_unzipped_bytes)
+
+
 def plan_files(
     paths: Sequence[str | Path],
     settings=None,  # noqa: ANN001 - buzon.settings.Settings; optional for library use
@@ -249,12 +258,13 @@ def plan_files(
     ``columnas``: hand mappings (``--columna``); one whose header no file has is an error.
     """
     max_bytes = settings.max_file_bytes if settings is not None else 200 * 2**20
+    limits = workbook_limits(settings)
     imported = prefetch_validation()
     files = []
     for path in paths:
         if progress:
             progress(f"leyendo {Path(path).name}")
-        files.append(load_file(path, max_bytes=max_bytes, columnas=columnas))
+        files.append(load_file(path, max_bytes=max_bytes, columnas=columnas, limits=limits))
     check_mapped(columnas, [f.headers for f in files])
     imported.join()
     if progress:

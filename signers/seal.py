@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
 from buzon.errors import ConfigError
-from buzon.files import atomic_write
+from buzon.files import PRIVATE_FILE, atomic_write, private_dir
 from buzon.settings import Settings
 
 KEY_FILE = "sello.key.pem"
@@ -189,7 +189,7 @@ def _ensure_default(keys_dir: Path) -> tuple[Path, Path]:
     key_path, cert_path = keys_dir / KEY_FILE, keys_dir / CERT_FILE
     if key_path.exists() and cert_path.exists():
         return key_path, cert_path
-    keys_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(keys_dir)
     # Two processes starting together: the lock makes the second one wait and then find the pair.
     with open(keys_dir / ".sello.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -200,13 +200,14 @@ def _ensure_default(keys_dir: Path) -> tuple[Path, Path]:
                 serialization.PrivateFormat.PKCS8,
                 serialization.NoEncryption(),
             )
-            atomic_write(key_path, pem, mode=0o600)
+            atomic_write(key_path, pem, mode=PRIVATE_FILE)
             cert_path.unlink(missing_ok=True)  # a certificate of an older key is useless
         if not cert_path.exists():
             key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
             assert isinstance(key, rsa.RSAPrivateKey)
             cert = _self_signed(key)
-            atomic_write(cert_path, cert.public_bytes(serialization.Encoding.PEM))
+            # The certificate is public (anyone checks a sello with it): 0644, not the umask's.
+            atomic_write(cert_path, cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
     return key_path, cert_path
 
 

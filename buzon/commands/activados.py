@@ -15,7 +15,7 @@ def activados() -> None:
     """RFCs activated before 06/08/2024: they already comply and are never asked to sign again.
 
     \b
-    Example:
+    Ejemplo:
       buzon activados importar activados_previos.xlsx --json
     """
 
@@ -32,7 +32,7 @@ def importar(archivo: Path, as_json: bool) -> None:
     file again changes nothing.
 
     \b
-    Example:
+    Ejemplo:
       buzon activados importar activados_previos.csv --json
       {"imported": 120, "already": 0, "rejected": {"FECHA_POSTERIOR": 2}}
     """

@@ -16,21 +16,21 @@ __commands__ = ["activate"]
     "--keystore",
     required=True,
     type=click.Path(path_type=Path),
-    help="Folder with <RFC>.cer, <RFC>.key and passwords.csv (rfc,password; mode 600).",
+    help="Carpeta con <RFC>.cer, <RFC>.key y passwords.csv (rfc,password; permisos 600).",
 )
-@click.option("--rfc", "rfcs", multiple=True, help="Only this RFC (repeatable). Default: all.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--rfc", "rfcs", multiple=True, help="Solo este RFC (repetible). Sin ella: todos.")
+@click.option("--json", "as_json", is_flag=True, help="Imprime un objeto JSON.")
 def activate(keystore: Path, rfcs: tuple[str, ...], as_json: bool) -> None:
-    """Activate every ready RFC: check its FIEL, sign the T&C, issue the acuse de términos.
+    """Activa cada RFC listo: revisa su e.firma, firma los TyC y emite el acuse de términos.
 
-    Ready = at least one validated email and one validated mobile at the RFC scope, not yet
-    activated. Passwords come from KEYSTORE/passwords.csv or BUZON_EFIRMA_PASSWORD_<RFC>, never
-    from the command line. RFCs not ready are listed with what they lack, RFCs whose FIEL fails
-    with the EFIRMA_* code; one bad FIEL never stops the others. Re-running activates nothing
-    twice. Exit status 1 when any FIEL failed.
+    Listo = al menos un correo y un celular validados con alcance de RFC, aún sin activar. Las
+    contraseñas vienen de KEYSTORE/passwords.csv o de BUZON_EFIRMA_PASSWORD_<RFC>, nunca de la
+    línea de comandos. Se nombran los RFC activados; los no listos, con lo que les falta; los de
+    e.firma fallida, con su código EFIRMA_*. Una e.firma mala no detiene a las demás. Repetirlo no
+    activa nada dos veces. Termina con estado 1 si alguna e.firma falló.
 
     \b
-    Example:
+    Ejemplo:
       buzon activate --keystore efirmas/ --json
       buzon activate --keystore efirmas/ --rfc EKU9003173C9 --rfc XIQB891116QE4
     """
@@ -43,9 +43,12 @@ def activate(keystore: Path, rfcs: tuple[str, ...], as_json: bool) -> None:
     store = Keystore.open(keystore, os.environ)
     res = activar(get_engine(settings), settings, store, list(rfcs) or None)
     if as_json:
-        click.echo(json.dumps(res.summary(), ensure_ascii=False))
+        summary = res.summary() | {"activated_rfcs": sorted(res.activated)}
+        click.echo(json.dumps(summary, ensure_ascii=False))
     else:
         click.echo(f"activados: {len(res.activated):,}")
+        for rfc in sorted(res.activated):
+            click.echo(f"activado  {rfc}")
         if res.already_active:
             click.echo(f"ya activados antes: {len(res.already_active):,}")
         for rfc, reasons in sorted(res.not_ready.items()):

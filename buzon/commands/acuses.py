@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -10,25 +11,37 @@ __commands__ = ["acuses"]
 
 
 @click.command()
-@click.option("--rfc", help="Only the acuses of this RFC.")
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="Output directory.")
-def acuses(rfc: str | None, out: Path) -> None:
-    """Export acuses as OUT/acuses.jsonl and the seal certificate as OUT/sello.pem.
+@click.option("--rfc", help="Solo los acuses de este RFC.")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Carpeta de salida.")
+@click.option("--json", "as_json", is_flag=True, help="Imprime un objeto JSON.")
+def acuses(rfc: str | None, out: Path, as_json: bool) -> None:
+    """Exporta los acuses a OUT/acuses.jsonl y el certificado del sello a OUT/sello.pem.
 
-    Any sello can then be checked with openssl alone (see docs/FOLIOS_Y_ACUSES.md).
+    Cualquier sello se verifica después solo con openssl (ver docs/FOLIOS_Y_ACUSES.md).
 
     \b
-    Example:
+    Ejemplo:
       buzon acuses --rfc EKU9003173C9 --out salida/acuses
     """
+    from buzon.errors import InputError
     from buzon.settings import Settings
-    from registry.db import get_engine
+    from registry.db import get_engine, read_connection
     from registry.export import exportar
     from schemas.rfc import compact
     from signers.seal import Sello
 
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out debe ser una carpeta; {out} es un archivo")
     settings = Settings()
     sello = Sello.load(settings)
-    with get_engine(settings).connect() as conn:
+    with read_connection(get_engine(settings)) as conn:
         n = exportar(conn, sello, out, rfc=compact(rfc) if rfc else None)
+    if as_json:
+        summary = {
+            "acuses": n,
+            "archivo": str(out / "acuses.jsonl"),
+            "certificado": str(out / "sello.pem"),
+        }
+        click.echo(json.dumps(summary, ensure_ascii=False))
+        return
     click.echo(f"{n:,} acuses en {out / 'acuses.jsonl'}; certificado en {out / 'sello.pem'}")

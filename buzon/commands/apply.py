@@ -14,18 +14,20 @@ __commands__ = ["apply"]
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="ARCHIVO..."
+)
 @click.option(
     "--sync",
     is_flag=True,
-    help="The upload is the desired state of the RFCs it mentions: their active media absent "
-    "from it go to baja (with an acuse de baja).",
+    help="La carga es el estado deseado de los RFC que menciona: sus medios activos que no "
+    "aparecen en ella se dan de baja (con acuse de baja).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print plan summary and counts as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Imprime el resumen y los conteos como JSON.")
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
-    help="Also write rechazos.csv, advertencias.csv, aceptados.parquet and resumen.json here.",
+    help="Escribe también rechazos.csv, advertencias.csv, aceptados.parquet y resumen.json aquí.",
 )
 @columna_option
 def apply(
@@ -35,13 +37,13 @@ def apply(
     out: Path | None,
     columnas: tuple[str, ...],
 ) -> None:
-    """Register the media of uploads: folios, sealed acuses and verification messages queued.
+    """Registra los medios de las cargas: folios, acuses sellados y mensajes de verificación.
 
-    Runs the same validation as `plan`, counting what the registry already holds. Applying the
-    same files again changes nothing.
+    Valida igual que `plan`, contando lo que el registro ya tiene. Aplicar otra vez los mismos
+    archivos no cambia nada. Un archivo inválido no crea nada (ni la base de datos).
 
     \b
-    Examples:
+    Ejemplos:
       buzon apply sample_data/carga_corporativo.xlsx --json
       buzon apply carga.csv --columna "Reg. IMSS=registro_patronal" --out salida/
     """
@@ -56,18 +58,25 @@ def apply(
 
     mapping = parse_columnas(columnas)
     settings = Settings()
-    engine = get_engine(settings)
-    sello = Sello.load(settings)
     verbose = sys.stderr.isatty()
+
+    def registry_view(rfcs: list[str], rps: list[str]):  # noqa: ANN202 - schemas.limits.Existing
+        # The store is opened (and on first use created) only once every file was read: a bad
+        # upload leaves a fresh home without a database or a seal key.
+        return registro_reader(get_engine(settings))(rfcs, rps)
+
     result = plan_files(
         files,
         settings,
-        read_registro=registro_reader(engine),
+        read_registro=registry_view,
         progress=progress_printer(verbose),
         sync=sync,
         columnas=mapping,
-        rps_loader=rps_loader(engine),  # «TODOS»: the RFC's registered RPs too
+        # «TODOS»: the RFC's registered RPs too (the store, like above, opened only now).
+        rps_loader=lambda rfcs: rps_loader(get_engine(settings))(rfcs),
     )
+    engine = get_engine(settings)
+    sello = Sello.load(settings)
 
     def show(total: ApplyResult) -> None:
         click.echo(f"… aplicados {total.chunks} bloques", err=True)

@@ -9,20 +9,20 @@ __commands__ = ["db"]
 
 @click.group()
 def db() -> None:
-    """Store maintenance (schema migrations).
+    """Mantenimiento de la base de datos (migraciones del esquema).
 
     \b
-    Example:
+    Ejemplo:
       buzon db upgrade
     """
 
 
 @db.command()
 def upgrade() -> None:
-    """Bring the store's schema to the newest migration (also done on first use).
+    """Lleva el esquema a la migración más reciente (también se hace en el primer uso).
 
     \b
-    Example:
+    Ejemplo:
       BUZON_DATABASE_URL=postgresql+psycopg://buzon@db/buzon buzon db upgrade
     """
     from buzon.settings import Settings

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from buzon.errors import EfirmaContrasena, EfirmaError
+from buzon.files import require_private
 
 FIELDS = (
     "tipo",
@@ -25,6 +26,9 @@ FIELDS = (
 def read_password(password_file: Path | None, settings) -> str:  # noqa: ANN001 - Settings
     """From a file, from ``BUZON_EFIRMA_PASSWORD``, or a hidden prompt; never an argument."""
     if password_file is not None:
+        if password_file.is_file():
+            # As ``activate`` does with passwords.csv: a password others can read is refused.
+            require_private(password_file, what="el archivo de contraseña")
         try:
             text = password_file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
@@ -45,35 +49,40 @@ def read_password(password_file: Path | None, settings) -> str:  # noqa: ANN001 
 
 @click.group()
 def efirma() -> None:
-    """Inspect SAT e.firma (FIEL) files.
+    """Revisa archivos de e.firma (FIEL) del SAT.
 
     \b
-    Example:
+    Ejemplo:
       buzon efirma check --cer fiel.cer --key fiel.key --password-file clave.txt --rfc EKU9003173C9
     """
 
 
 @efirma.command("check")
-@click.option("--cer", "cer", type=click.Path(path_type=Path), required=True, help="Certificate.")
-@click.option("--key", "key", type=click.Path(path_type=Path), required=True, help="Private key.")
+@click.option(
+    "--cer", "cer", type=click.Path(path_type=Path), required=True, help="Certificado (.cer)."
+)
+@click.option(
+    "--key", "key", type=click.Path(path_type=Path), required=True, help="Llave privada (.key)."
+)
 @click.option(
     "--password-file",
     type=click.Path(path_type=Path),
-    help="File holding the key's password (else BUZON_EFIRMA_PASSWORD, else a hidden prompt).",
+    help="Archivo con la contraseña de la llave, permisos 600 (si no, BUZON_EFIRMA_PASSWORD; si "
+    "no, se pregunta sin mostrarla).",
 )
-@click.option("--rfc", help="Also require the certificate to be this RFC's.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--rfc", help="Exige además que el certificado sea de este RFC.")
+@click.option("--json", "as_json", is_flag=True, help="Imprime un objeto JSON.")
 def check_command(
     cer: Path, key: Path, password_file: Path | None, rfc: str | None, as_json: bool
 ) -> None:
-    """Report what the .cer/.key pair is and whether it can sign the T&C now.
+    """Dice qué es el par .cer/.key y si puede firmar los TyC ahora.
 
-    Checks the files, the password, that the key matches, FIEL (not CSD), validity at BUZON_NOW or
-    now, the RFC, and the issuer when BUZON_SAT_CA_DIR is set. Exits 1 with the EFIRMA_* code when
-    the pair cannot sign.
+    Revisa los archivos, la contraseña, que la llave corresponda, que sea FIEL (no CSD), la
+    vigencia a BUZON_NOW o ahora, el RFC, y el emisor si BUZON_SAT_CA_DIR está definido. Termina
+    con estado 1 y el código EFIRMA_* si el par no puede firmar.
 
     \b
-    Example:
+    Ejemplo:
       buzon efirma check --cer EKU9003173C9.cer --key EKU9003173C9.key --rfc EKU9003173C9 --json
     """
     from buzon.settings import Settings

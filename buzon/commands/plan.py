@@ -136,13 +136,15 @@ columna_option = click.option(
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="ARCHIVO..."
+)
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
-    help="Write rechazos.csv, advertencias.csv, aceptados.parquet and resumen.json here.",
+    help="Carpeta donde escribir rechazos.csv, advertencias.csv, aceptados.parquet y resumen.json.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.option("--json", "as_json", is_flag=True, help="Imprime el resumen como un objeto JSON.")
 @click.option(
     "--sin-registro",
     is_flag=True,
@@ -163,19 +165,19 @@ def plan(
     sync: bool,
     columnas: tuple[str, ...],
 ) -> None:
-    """Validate uploads (xlsx, xlsm, xls, ods, csv, txt) without changing anything.
+    """Valida cargas (xlsx, xlsm, xls, ods, csv, txt) sin cambiar nada.
 
-    Every entry ends accepted or rejected with a code and a Spanish message. When a registry
-    exists (BUZON_HOME / BUZON_DATABASE_URL) it is read, never written, so the plan rejects what
-    `apply` would reject (TELEFONO_EXCEDIDO, CORREOS_EXCEDIDOS, RP_OTRO_RFC counting the media
-    already registered); `--sin-registro` skips it.
+    Cada entrada termina aceptada o rechazada con un código y un mensaje. Si existe un registro
+    (BUZON_HOME / BUZON_DATABASE_URL) se lee, nunca se escribe, así que el plan rechaza lo que
+    `apply` rechazaría (TELEFONO_EXCEDIDO, CORREOS_EXCEDIDOS, RP_OTRO_RFC contando los medios ya
+    registrados); `--sin-registro` no lo lee.
 
-    A column whose header is not recognized is reported (warning COLUMNA_IGNORADA); if its values
-    look like Registros Patronales, emails or mobiles the upload stops until it is mapped with
-    --columna.
+    Una columna cuyo encabezado no se reconoce se informa (advertencia COLUMNA_IGNORADA); si sus
+    valores parecen Registros Patronales, correos o celulares, la carga se detiene hasta que se
+    asigne con --columna.
 
     \b
-    Examples:
+    Ejemplos:
       buzon plan sample_data/carga_corporativo.xlsx --out salida/
       buzon plan carga.csv --columna "Reg. IMSS=registro_patronal" --columna "Notas=ignorar"
     """

@@ -14,17 +14,18 @@ import click
     "archivos",
     multiple=True,
     type=click.Path(path_type=Path),
-    help="Event file (JSON Lines or CSV) exported by a gateway or another receiver; repeatable.",
+    help="Archivo de eventos (JSON Lines o CSV) de una pasarela u otro receptor; repetible.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Imprime el resumen como JSON.")
 def reconcile(archivos: tuple[Path, ...], as_json: bool) -> None:
-    """Import event files, apply every new event in time order, expire media past 72 hours.
+    """Importa archivos de eventos, aplica cada evento nuevo en orden de tiempo y vence los
+    medios con más de 72 horas.
 
-    Idempotent: events already imported (same content) are skipped, so a second run changes
-    nothing. A file with a malformed line is rejected whole, naming the line.
+    Idempotente: los eventos ya importados (mismo contenido) se omiten; repetirlo no cambia nada.
+    Un archivo con una línea mal formada se rechaza completo, nombrando la línea.
 
     \b
-    Example:
+    Ejemplo:
       buzon reconcile --events gateway/entregas.csv --events eventos.jsonl --json
     """
     from buzon.settings import Settings
@@ -44,22 +45,35 @@ def reconcile(archivos: tuple[Path, ...], as_json: bool) -> None:
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, type=int, help="TCP port.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Dirección donde escuchar.")
+@click.option(
+    "--port", default=8080, show_default=True, type=int, help="Puerto TCP (0: uno libre)."
+)
 def serve(host: str, port: int) -> None:
-    """Run the receiver: validation links, the code form and delivery webhooks.
+    """Ejecuta el receptor: enlaces de validación, formulario de código y webhooks de entrega.
 
     \b
-    Example:
+    Ejemplo:
       buzon serve --host 127.0.0.1 --port 8080
     """
     import uvicorn
 
+    from buzon.net import listen
     from buzon.settings import Settings
     from callbacks.app import create_app
 
     settings = Settings()
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+    # The socket first: a port out of range, taken or forbidden is one Spanish line (exit 2).
+    sock = listen(host, port)
+    app = create_app(settings)
+    bound = sock.getsockname()[1]
+    click.echo(f"Receptor escuchando en http://{host}:{bound} (Ctrl+C para terminar)", err=True)
+    # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1; the app
+    # decides whom to believe (BUZON_TRUSTED_PROXIES) for its limits.
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="info", access_log=False, proxy_headers=False
+    )
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 __commands__ = ["reconcile", "serve"]

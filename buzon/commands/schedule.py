@@ -13,7 +13,10 @@ def _cron(ctx: click.Context, param: click.Parameter, value: str) -> str:
     try:
         validate_cron_string(value)
     except ValueError:
-        raise click.BadParameter(f"expresión cron inválida: {value!r}") from None
+        raise click.BadParameter(
+            f"no es una expresión cron válida: {value!r} (cinco campos: minuto hora "
+            'día-del-mes mes día-de-la-semana, p. ej. "*/15 * * * *")'
+        ) from None
     return value
 
 

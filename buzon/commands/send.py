@@ -13,16 +13,19 @@ if TYPE_CHECKING:
 
 
 @click.command("send")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="Send at most N messages.")
-@click.option("--json", "as_json", is_flag=True, help="Print the counts as one JSON object.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=None, help="Envía a lo más N mensajes."
+)
+@click.option("--json", "as_json", is_flag=True, help="Imprime los conteos como un objeto JSON.")
 def send(limit: int | None, as_json: bool) -> None:
-    """Send the due messages of the outbox (verification links and codes, confirmations).
+    """Envía los mensajes pendientes (enlaces y códigos de verificación, confirmaciones).
 
-    Transports come from BUZON_EMAIL_TRANSPORT / BUZON_SMS_TRANSPORT (default: files under
-    $BUZON_HOME/spool). Temporary failures are retried on a later run with backoff.
+    Los transportes vienen de BUZON_EMAIL_TRANSPORT / BUZON_SMS_TRANSPORT (por omisión: archivos
+    en $BUZON_HOME/spool, solo legibles por su dueño). Las fallas temporales se reintentan en una
+    ejecución posterior, con espera creciente.
 
     \b
-    Example:
+    Ejemplo:
       buzon send --json
       {"sent": 12, "retried": 0, "failed": 0, "pending": 0}
     """
@@ -50,23 +53,25 @@ def send(limit: int | None, as_json: bool) -> None:
 
 @click.command("resend")
 @click.option(
-    "--rfc", default=None, help="RFC that owns the medium (alone: all its pending media)."
+    "--rfc", default=None, help="RFC dueño del medio (solo: todos sus medios pendientes)."
 )
-@click.option("--medio", default=None, help="The email address or 10-digit mobile number.")
+@click.option("--medio", default=None, help="Correo o celular de 10 dígitos.")
 @click.option(
     "--pendientes",
     is_flag=True,
-    help="Every medium still pending (registrado or enviado), of every RFC or of --rfc.",
+    help="Todos los medios pendientes (registrado o enviado), de todos los RFC o de --rfc.",
 )
 @click.option(
     "--antes-de",
     "antes_de",
     type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]),
     default=None,
-    help="With --pendientes: only media whose deadline falls before this ISO 8601 instant.",
+    help="Con --pendientes: solo los medios cuyo plazo vence antes de este instante ISO 8601.",
 )
-@click.option("--no-send", is_flag=True, help="Only queue it; the next `buzon send` sends it.")
-@click.option("--json", "as_json", is_flag=True, help="Bulk: print the counts as one JSON object.")
+@click.option(
+    "--no-send", is_flag=True, help="Solo lo pone en cola; lo envía el siguiente `buzon send`."
+)
+@click.option("--json", "as_json", is_flag=True, help="Imprime los conteos como un objeto JSON.")
 def resend(
     rfc: str | None,
     medio: str | None,
@@ -75,15 +80,15 @@ def resend(
     no_send: bool,
     as_json: bool,
 ) -> None:
-    """Send a new verification code or link; the previous one stops working at once.
+    """Envía un nuevo código o enlace de verificación; el anterior deja de servir de inmediato.
 
-    One medium (--rfc and --medio), every pending medium of one RFC (--rfc alone), or every
-    pending medium (--pendientes, optionally only those due before --antes-de). A medium gets at
-    most BUZON_MAX_SENDS_PER_MEDIUM sends (5); each resend opens a new 72-hour window. Media at
-    the limit are skipped and counted (LIMITE_ENVIOS).
+    Un medio (--rfc y --medio), todos los medios pendientes de un RFC (--rfc solo) o todos los
+    pendientes (--pendientes, opcionalmente solo los que vencen antes de --antes-de). Un medio
+    recibe a lo más BUZON_MAX_SENDS_PER_MEDIUM envíos (5); cada reenvío abre otra ventana de 72
+    horas. Los medios en el límite se omiten y se cuentan (LIMITE_ENVIOS).
 
     \b
-    Examples:
+    Ejemplos:
       buzon resend --rfc EKU9003173C9 --medio 5512345678
       buzon resend --rfc EKU9003173C9 --json
       buzon resend --pendientes --antes-de 2026-12-05T12:00:00-06:00 --json

@@ -10,26 +10,30 @@ __commands__ = ["status"]
 
 
 @click.command()
-@click.option("--rfc", help="Only this RFC.")
+@click.option("--rfc", help="Solo este RFC (estado 1 si no está registrado).")
 @click.option(
-    "--por-rp", is_flag=True, help="Also list every Registro Patronal (always with --rfc)."
+    "--por-rp", is_flag=True, help="Lista también cada Registro Patronal (siempre con --rfc)."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (por_estado, ...).")
+@click.option("--json", "as_json", is_flag=True, help="Imprime un objeto JSON (por_estado, ...).")
 def status(rfc: str | None, por_rp: bool, as_json: bool) -> None:
-    """Show how many media are in each state, overall, per RFC and per Registro Patronal.
+    """Muestra cuántos medios hay en cada estado: en total, por RFC y por Registro Patronal.
 
     \b
-    Example:
+    Ejemplo:
       buzon status --rfc EKU9003173C9 --json
     """
     from buzon.settings import Settings
-    from registry.db import get_engine
+    from registry.db import get_engine, read_connection
     from registry.reader import count_estados
     from schemas.rfc import compact
 
     settings = Settings()
-    with get_engine(settings).connect() as conn:
+    with read_connection(get_engine(settings)) as conn:
         data = count_estados(conn, compact(rfc) if rfc else None)
+    if rfc and not data["rfcs"]:
+        from buzon.errors import NotFoundError
+
+        raise NotFoundError(f"el RFC {compact(rfc)} no está registrado (ningún medio de contacto)")
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False))
         return

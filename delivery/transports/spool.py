@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from buzon.files import atomic_write
+from buzon.files import PRIVATE_FILE, atomic_write, private_dir, private_file
 from buzon.settings import Settings
 from delivery.ratelimit import TokenBucket
 from delivery.render import Message, email_bytes
@@ -30,13 +30,14 @@ class SpoolEmailTransport:
 
     @contextmanager
     def session(self) -> Iterator[SpoolEmailTransport]:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_dir(self.directory)
         yield self
 
     def send(self, message: Message) -> None:
         self.bucket.acquire()
         data = email_bytes(message, self.settings.email_from, self.settings.clock())
-        atomic_write(self.directory / f"outbox-{message.outbox_id}.eml", data)
+        # A live verification link: only the owner may read it.
+        atomic_write(self.directory / f"outbox-{message.outbox_id}.eml", data, mode=PRIVATE_FILE)
 
 
 class SpoolSmsTransport:
@@ -50,7 +51,8 @@ class SpoolSmsTransport:
 
     @contextmanager
     def session(self) -> Iterator[SpoolSmsTransport]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
+        private_file(self.path)  # live codes: owner-only, also a file an older version left 0644
         yield self
 
     def send(self, message: Message) -> None:
@@ -62,7 +64,7 @@ class SpoolSmsTransport:
             "at": self.settings.clock().isoformat(),
         }
         line = (json.dumps(record, ensure_ascii=False) + "\n").encode()
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE)
         try:
             os.write(fd, line)  # one write: O_APPEND makes it atomic against other writers
             os.fsync(fd)

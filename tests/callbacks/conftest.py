@@ -22,7 +22,9 @@ def receptor() -> Iterator[Callable[[Settings], str]]:
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-        config = uvicorn.Config(create_app(settings), log_level="warning", lifespan="off")
+        config = uvicorn.Config(
+            create_app(settings), log_level="warning", lifespan="off", proxy_headers=False
+        )
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
         thread.start()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -15,6 +13,7 @@ from seed import medio as _medio
 from seed import sembrar
 
 from buzon.settings import Settings
+from callbacks.signature import sign
 from registry.db import get_engine
 from registry.tables import acuses, eventos, outbox
 
@@ -109,9 +108,10 @@ def test_five_wrong_codes_kill_the_code_across_restarts(db_settings: Settings, r
     assert _medio(engine, m.medio_id).intentos_fallidos == 3
     with httpx.Client(base_url=receptor(s)) as http:  # a restarted server keeps the count
         assert "no es correcto" in _enviar_codigo(http, "5512345678", wrong).text
-        assert "Se agotaron los intentos" in _enviar_codigo(http, "5512345678", wrong).text
+        fifth = _enviar_codigo(http, "5512345678", wrong).text
+        assert "no es correcto" in fifth and "Reenviar código de verificación" in fifth
         dead = _enviar_codigo(http, "5512345678", m.secreto)  # the right code, too late
-        assert "Se agotaron los intentos" in dead.text
+        assert "no es correcto" in dead.text and "fue exitosa" not in dead.text
     row = _medio(engine, m.medio_id)
     assert row.estado == "enviado" and row.secreto_hash is None and row.intentos_fallidos == 5
 
@@ -129,14 +129,15 @@ def test_unknown_phone_reveals_nothing(db_settings: Settings, receptor) -> None:
     assert "Revisa los datos" in bad.text and bad.status_code == 400
 
 
-def _firmar(secret: str, body: bytes) -> dict:
-    return {
-        "X-Buzon-Firma": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    }
+SECRETO = "compartido-" + "x" * 32
+
+
+def _firmar(secret: str, body: bytes, at: datetime = T0) -> dict:
+    return sign(secret, body, at)
 
 
 def test_webhook_signature_and_replay(db_settings: Settings, receptor) -> None:
-    s = db_settings.model_copy(update={"now": T0, "webhook_secret": SecretStr("compartido-123")})
+    s = db_settings.model_copy(update={"now": T0, "webhook_secret": SecretStr(SECRETO)})
     engine = get_engine(s)
     m = sembrar(engine, s, RFC, correo="a@b.mx")
     base = receptor(s)
@@ -158,7 +159,7 @@ def test_webhook_signature_and_replay(db_settings: Settings, receptor) -> None:
         == 401
     )
     tampered = body.replace(b"bounced", b"delivered")
-    signed = _firmar("compartido-123", body)
+    signed = _firmar(SECRETO, body)
     r = httpx.post(f"{base}/webhooks/entregas", content=tampered, headers={**headers, **signed})
     assert r.status_code == 401
     assert _count(engine, eventos) == 0
@@ -169,11 +170,11 @@ def test_webhook_signature_and_replay(db_settings: Settings, receptor) -> None:
     assert _count(engine, eventos) == 1
     row = _medio(engine, m.medio_id)
     assert row.estado == "no_entregado" and row.aclaracion and row.motivo == "550 no existe"
-    junk = b'{"reference": "x", "status": "lost"}'
+    junk = b'{"reference": "x", "status": "lost", "at": "2024-08-08T12:05:00Z"}'
     r = httpx.post(
         f"{base}/webhooks/entregas",
         content=junk,
-        headers={**headers, **_firmar("compartido-123", junk)},
+        headers={**headers, **_firmar(SECRETO, junk)},
     )
     assert r.status_code == 422
 

@@ -325,6 +325,7 @@ def test_cli_activate_and_export(
         "not_ready": {FISICA: [act.FALTA_TELEFONO]},
         "failed": {bad: "EFIRMA_ARCHIVO_INVALIDO"},
         "already_active": 0,
+        "activated_rfcs": [MORAL],
     }
     r = runner.invoke(cli, ["activate", "--keystore", str(folder), "--rfc", MORAL], env=env)
     assert r.exit_code == 0 and "activados: 0" in r.stdout and "ya activados antes: 1" in r.stdout

@@ -36,6 +36,7 @@ class Par:
     def password_file(self) -> Path:
         path = self.key.with_suffix(".pw")
         path.write_text(self.password + "\n", encoding="utf-8")
+        path.chmod(0o600)  # `efirma check` refuses a password file others can read
         return path
 
 

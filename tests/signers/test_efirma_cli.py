@@ -67,6 +67,7 @@ def test_failures_exit_1_with_the_code(sat, name: str, extra: list[str], code: s
 def test_wrong_password_and_unreadable_certificate(sat, tmp_path) -> None:  # noqa: ANN001
     bad = tmp_path / "mala.txt"
     bad.write_text("equivocada")
+    bad.chmod(0o600)
     r = _run(sat, "moral", "--password-file", str(bad))
     assert r.exit_code == 1 and "EFIRMA_CONTRASENA" in r.stderr and "equivocada" not in r.output
     r = _run(sat, "trunca_cer", "--password-file", str(bad), "--json")
@@ -87,4 +88,4 @@ def test_chain_check_from_settings(sat) -> None:
 def test_password_is_not_a_command_line_option() -> None:
     r = CliRunner().invoke(cli, ["efirma", "check", "--help"])
     assert r.exit_code == 0 and "--password-file" in r.stdout
-    assert "--password " not in r.stdout and "Example" in r.stdout
+    assert "--password " not in r.stdout and "Ejemplo:" in r.stdout
