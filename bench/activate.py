@@ -84,7 +84,7 @@ def make_keystore(folder: Path, rfcs: list[str], n_keys: int) -> None:
 
 def floor(folder: Path, rfcs: list[str], sello: Sello) -> dict[str, float]:
     store = Keystore.open(folder, {})
-    text = "||3.0|BI-20250301-120000000|2025-03-01T12:00:00-06:00|terminos|" * 2
+    text = "||SOLICITUD-TERMINOS|1.0|BI-20250301-120000000|2025-03-01T06:00:00-06:00|" * 2
     data = text.encode()
     t0 = time.perf_counter()
     llaves = [load_key((folder / f"{r}.key").read_bytes(), store.password(r)) for r in rfcs]

@@ -32,7 +32,9 @@
     ├── InvariantError              an internal check failed: a bug (exit 70)
     └── EfirmaError                 an e.firma cannot sign; ``code`` is the EFIRMA_* code
         ├── EfirmaArchivoInvalido, EfirmaContrasena, EfirmaLlaveNoCorresponde, EfirmaEsCsd,
-        └── EfirmaVencida, EfirmaNoVigente, EfirmaRfcDistinto, EfirmaEmisorNoConfiable
+        ├── EfirmaVencida, EfirmaNoVigente, EfirmaRfcDistinto, EfirmaEmisorNoConfiable
+        ├── EfirmaFirmaInvalida, EfirmaRevocada, EfirmaRevocacionNoVerificada
+        └── SolicitudDesconocida    a signature for no open signing request of this registry
 
 Errors carry their context as attributes; :meth:`BuzonError.one_line` renders the single line
 the CLI prints. Only the CLI edge turns them into exit codes.
@@ -195,6 +197,26 @@ class EfirmaRfcDistinto(EfirmaError):
 
 class EfirmaEmisorNoConfiable(EfirmaError):
     code = "EFIRMA_EMISOR_NO_CONFIABLE"
+
+
+class EfirmaFirmaInvalida(EfirmaError):
+    code = "EFIRMA_FIRMA_INVALIDA"
+
+
+class EfirmaRevocada(EfirmaError):
+    code = "EFIRMA_REVOCADA"
+
+
+class EfirmaRevocacionNoVerificada(EfirmaError):
+    """OCSP could not say (responder down, bad or unknown answer): neither a pass nor a crash."""
+
+    code = "EFIRMA_REVOCACION_NO_VERIFICADA"
+
+
+class SolicitudDesconocida(EfirmaError):
+    """Not an open request of this registry (unknown, used, replaced or another RFC's)."""
+
+    code = "SOLICITUD_DESCONOCIDA"
 
 
 class InvariantError(BuzonError):

@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     efirma_password: SecretStr | None = None
     tyc_file: Path | None = None
     tyc_version: str | None = None
+    # Revocation: an OCSP responder (the issuer comes from sat_ca_dir); empty = not checked.
+    sat_ocsp_url: str | None = None
+    sat_ocsp_timeout: float = 10.0
 
     # Messages (issue 11): where a person asks for an aclaración when a message did not arrive.
     aclaraciones: str = (

@@ -3,9 +3,9 @@
 Parameters are file paths only; settings (database URL, HMAC key) are built inside the run from
 the environment. Without file arguments the run takes the files waiting in the events inbox
 (``reconcile.inbox``) and, once they are imported, moves them to ``procesados/``. One task per
-file checks it (I/O, retried); one task imports, applies and expires in a single transaction, so
-a failed run changes nothing and the next scheduled run redoes it. Event rows never travel as
-task results: they can carry raw codes and tokens.
+file checks it (I/O, retried); one task imports, applies and expires, one transaction per chunk
+of media, so a failed run leaves whole chunks and the next run finishes the rest. Event rows
+never travel as task results: they can carry raw codes and tokens.
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from functools import partial
 
 import polars as pl
 from sqlalchemy import Connection, Engine
@@ -223,28 +222,89 @@ def vencer(conn: Connection, settings: Settings, *, now: datetime | None = None)
     )
 
 
-def reconciliar(settings: Settings, archivos: list, *, engine: Engine | None = None) -> Resumen:
+# Media per transaction of a large import: the write lock is held for one chunk at a time, so
+# readers and other writers get a turn between chunks. Every event of a medium lands in the chunk
+# of that medium, so each medium's events are still decided together, in time order.
+CHUNK_MEDIA = 100_000
+
+
+def reconciliar(
+    settings: Settings,
+    archivos: list,
+    *,
+    engine: Engine | None = None,
+    chunk_media: int = CHUNK_MEDIA,
+) -> Resumen:
     """``buzon reconcile``: import event files, apply what is new, expire what is overdue.
 
-    Every file is read and validated before anything is written; then one transaction records and
-    applies the new events and expires the media past their window, so a crash changes nothing.
+    Every file is read and validated whole before anything is written (one bad line: nothing is
+    imported). Then the events are applied one chunk of media at a time (:func:`trozos`), each in
+    its own transaction that records the chunk's events with their effects, so a crash between
+    chunks leaves each chunk whole and the re-run skips what was recorded and finishes the rest.
+    Expiry runs in the last chunk's transaction, after every event (one may validate a medium
+    first), while the acuses are sealed.
     """
-    lotes = [pl.concat([leer_archivo(p) for p in archivos])] if archivos else []
+    eventos = pl.concat([leer_archivo(p) for p in archivos]) if archivos else None
     engine = engine or get_engine(settings)
     now = utc(settings.clock())
     res = Resumen()
+    partes = trozos(engine, settings, eventos, chunk_media) if eventos is not None else []
+    del eventos  # a million-line batch: keep one frame of it alive at a time
+    ultima = partes.pop() if partes else None
+    while partes:
+        parte = partes.pop(0)  # handed over: aplicar drops it once the events are digested
+        with engine.begin() as conn:
+            res.merge(aplicar(conn, settings, parte, now=now))
     with engine.begin() as conn:
-        expirar = partial(vencer, conn, settings, now=now)
-        if lotes:
-            # Handed over (popped), not kept here: aplicar drops it once the events are digested.
-            # Expiry comes after the events (one may validate a medium first) and runs while the
-            # acuses are sealed.
-            vencidos: list[int] = []
-            res = aplicar(
-                conn, settings, lotes.pop(), now=now, overlap=lambda: vencidos.append(expirar())
-            )
-            res.expired = vencidos[0]
+        if ultima is None:
+            res.expired = vencer(conn, settings, now=now)
         else:
-            res.expired = expirar()
+            vencidos: list[int] = []
+            final = aplicar(
+                conn,
+                settings,
+                ultima,
+                now=now,
+                overlap=lambda: vencidos.append(vencer(conn, settings, now=now)),
+            )
+            final.expired = vencidos[0]
+            res.merge(final)
     res.resultados = None
     return res
+
+
+def trozos(
+    engine: Engine, settings: Settings, eventos: pl.DataFrame, chunk_media: int
+) -> list[pl.DataFrame]:
+    """Split validated events into chunks of at most ``chunk_media`` media, each event with its
+    medium (events that reach no medium, or are already recorded, go with the first chunk),
+    arrival order kept.
+
+    The media are resolved once up front, in a read; each chunk resolves them again inside its
+    own transaction, so a medium that changed meanwhile is still decided on its current state.
+    """
+    key = load_key(settings)
+    eventos = eventos.with_columns(contenido_hash(key, eventos))  # once; aplicar reuses it
+    if eventos.height <= chunk_media:  # at most that many media: one chunk
+        return [eventos]
+    with engine.connect() as conn:
+        # A store with at most that many media is one chunk too: no need to resolve them.
+        if conn.exec_driver_sql("SELECT count(*) FROM medios").scalar_one() <= chunk_media:
+            return [eventos]
+        # Events already recorded (a re-run after a crash, a re-imported file) are only counted
+        # as duplicates by aplicar: no need to resolve them, they ride with the first chunk.
+        nuevo = ~eventos["hash"].is_in(io.hashes_existentes(conn, eventos).implode())
+        if nuevo.sum() <= chunk_media:
+            return [eventos]
+        nuevos = nuevo.arg_true()
+        seq = eventos[nuevos].with_columns(seq=pl.int_range(0, pl.len(), dtype=pl.Int64))
+        prep, _ = io.preparar(conn, key, seq)
+    del seq
+    medio = pl.Series("medio_id", [None] * eventos.height, dtype=pl.Int64).scatter(
+        nuevos, prep.sort("seq")["medio_id"]
+    )
+    del prep
+    rango = medio.rank("dense") - 1  # 0, 1, ... over the distinct media, by id
+    trozo = (rango // chunk_media).fill_null(0).cast(pl.Int64).alias("_trozo")
+    partes = eventos.with_columns(trozo).partition_by("_trozo", maintain_order=True, as_dict=True)
+    return [partes[k].drop("_trozo") for k in sorted(partes)]

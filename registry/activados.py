@@ -22,15 +22,13 @@ from buzon.errors import NoHeaderError
 from buzon.settings import Settings
 from loaders import RawSheet, read_upload
 from registry import audit
+from registry.listos import ACTIVADO_PREVIO, YA_ACTIVADOS
 from registry.sql import batches, insert
 from registry.tables import activaciones_previas, particulares
 from registry.ventanas import MEXICO
 from schemas import rfc as rfc_mod
 from schemas.headers import normalize
 
-ACTIVADO_PREVIO = "activado_previo"
-ACTIVADO = "activado"
-YA_ACTIVADOS = (ACTIVADO, ACTIVADO_PREVIO)
 CORTE = date(2024, 8, 6)  # the 2024 Lineamientos took effect: activations before count
 
 _HEADERS = {

@@ -1,16 +1,17 @@
-"""Activation: sign the Terms and Conditions with each ready RFC's e.firma, in bulk.
+"""Activation with a keystore: the signing-request path (``registry.firmas``), signed here.
 
 Ready = the particular is not yet ``activado`` and has at least one ``validado`` email and one
-``validado`` mobile at the RFC scope (``alcances.rp IS NULL``). For each ready RFC:
+``validado`` mobile at the RFC scope (``alcances.rp IS NULL``; ``registry.listos``). Per chunk:
 
-1. load its FIEL from the keystore and check it (outside any transaction: this is the CPU work);
-2. in one transaction per chunk: lock the still-pending particulares, allocate folios, build the
-   *terminos* cadena original (T&C version, SHA-256 of the exact text, certificate number), sign
-   it with the FIEL (``firma``) and the institution seal (``sello``), insert the acuses, mark the
-   particulares ``activado`` (``activado_en``, ``tyc_folio``) and write the audit rows.
+1. open (or reuse) each ready RFC's signing request (``registry.firmas.open_solicitudes``);
+2. load its FIEL from the keystore, check it and sign the request's exact bytes (threads: this
+   is the CPU work), plus the representative's FIEL when the store has one (joint signature);
+3. import the signatures exactly as ``activate --firmas`` does (``registry.firmas.importar``):
+   one transaction issues the acuses and activates the RFCs.
 
-A crash rolls the chunk back whole; a re-run finds the activated RFCs no longer pending, so nothing
-is activated (or sealed, or folio'd) twice. One bad FIEL is reported and never stops the others.
+So both ways produce the same acuse. A crash rolls a chunk's import back whole and leaves its
+requests open; a re-run reuses them and activates nothing twice. One bad FIEL is reported and
+never stops the others.
 
 Keystore layout: ``DIR/<RFC>.cer``, ``DIR/<RFC>.key`` and passwords in ``DIR/passwords.csv``
 (``rfc,password``; refused when group- or world-readable) or ``BUZON_EFIRMA_PASSWORD_<RFC>``,
@@ -19,6 +20,7 @@ read by the entry point and handed in as a mapping.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -26,32 +28,34 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from cryptography import x509
-from sqlalchemy import Connection, Engine, bindparam, func, select, update
+from cryptography.hazmat.primitives import serialization
+from sqlalchemy import Engine
 
 from buzon.errors import ConfigError, EfirmaArchivoInvalido, EfirmaContrasena, EfirmaError
 from buzon.files import require_private
 from buzon.settings import Settings
-from registry import acuses as acuses_mod
-from registry import audit
-from registry import folios as folios_mod
-from registry.activados import YA_ACTIVADOS  # activated before 06/08/2024 too
-from registry.sql import batches
-from registry.tables import alcances, medios, particulares
+from registry.firmas import importar
+from registry.listos import (  # noqa: F401 - re-exported: the flow and callers import them here
+    ACTIVADO,
+    FALTA_CORREO,
+    FALTA_TELEFONO,
+    NO_REGISTRADO,
+    PENDIENTE,
+    Resultado,
+    candidatos,
+)
+from registry.solicitudes import Solicitud, open_solicitudes
 from schemas.rfc import compact
-from signers.efirma import Efirma, load_and_check, load_trusted
+from signers.efirma import Certificado, Efirma, Revocacion, load_and_check, load_trusted
+from signers.ocsp import from_settings as ocsp_from_settings
 from signers.seal import Sello
+from signers.solicitud import Entrega, Firmante
 from signers.tyc import Tyc
 from signers.tyc import cargar as cargar_tyc
 
-PENDIENTE, ACTIVADO = "pendiente", "activado"
 ENV_PREFIX = "BUZON_EFIRMA_PASSWORD_"
-ORIGEN = "comando:activate"
-FALTA_CORREO = "falta un correo electrónico validado en el alcance del RFC"
-FALTA_TELEFONO = "falta un teléfono celular validado en el alcance del RFC"
-NO_REGISTRADO = "el RFC no está registrado"
 # Key loading and FIEL signing release the GIL in cryptography; two threads per core keep it busy.
 WORKERS = 4
 
@@ -106,106 +110,109 @@ class Keystore:
         found = self.passwords.get(env_name(rfc)[len(ENV_PREFIX) :])
         return found if found is not None else self.passwords.get(rfc)
 
-    def load(self, rfc: str, *, now: datetime, trusted: list[x509.Certificate] | None) -> Efirma:
-        cer, key = self.folder / f"{rfc}.cer", self.folder / f"{rfc}.key"
+    def load(
+        self,
+        rfc: str,
+        *,
+        now: datetime,
+        trusted: list[x509.Certificate] | None,
+        representante: bool = False,
+        revocation: Revocacion | None = None,
+    ) -> Efirma:
+        """``<RFC>.cer``/``.key`` checked for ``rfc``; or ``<RFC>.representante.cer/.key``
+        (password under ``<RFC>.representante``), checked as a FIEL of anyone."""
+        stem = f"{rfc}.representante" if representante else rfc
+        cer, key = self.folder / f"{stem}.cer", self.folder / f"{stem}.key"
         for path in (cer, key):
             if not path.is_file():
                 raise EfirmaArchivoInvalido(
                     f"no está {path.name} en el almacén de e.firmas", archivo=str(path)
                 )
-        password = self.password(rfc)
+        password = self.password(stem.upper())
         if password is None:
             raise EfirmaContrasena(
-                f"falta la contraseña: agréguela a passwords.csv o a {env_name(rfc)}", rfc=rfc
+                f"falta la contraseña: agréguela a passwords.csv o a {env_name(stem)}", rfc=rfc
             )
         return load_and_check(
             cer,
             key,
             password,
             now=now,
-            rfc=rfc,
+            rfc=None if representante else rfc,
             trusted=trusted,
+            revocation=revocation,
         )
 
-
-@dataclass
-class Resultado:
-    activated: list[str] = field(default_factory=list)
-    not_ready: dict[str, list[str]] = field(default_factory=dict)
-    failed: dict[str, EfirmaError] = field(default_factory=dict)
-    already_active: list[str] = field(default_factory=list)
-
-    def merge(self, other: Resultado) -> None:
-        self.activated += other.activated
-        self.not_ready.update(other.not_ready)
-        self.failed.update(other.failed)
-        self.already_active += other.already_active
-
-    def summary(self) -> dict[str, Any]:
-        """The ``--json`` object."""
-        return {
-            "activated": len(self.activated),
-            "not_ready": dict(sorted(self.not_ready.items())),
-            "failed": {rfc: exc.code for rfc, exc in sorted(self.failed.items())},
-            "already_active": len(self.already_active),
-        }
+    def load_representante(
+        self, rfc: str, *, now: datetime, trusted: list[x509.Certificate] | None
+    ) -> Efirma | None:
+        """The legal representative's FIEL for ``rfc`` (joint signature), when the store has one."""
+        if not (self.folder / f"{rfc}.representante.cer").is_file():
+            return None
+        return self.load(rfc, now=now, trusted=trusted, representante=True)
 
 
-def candidatos(conn: Connection, rfcs: Sequence[str] | None = None) -> Resultado:
-    """Who is ready. ``activated`` holds the ready RFCs (not yet activated at this point)."""
-    res = Resultado()
-    q = select(particulares.c.rfc, particulares.c.estado)
-    estados: dict[str, str] = {}
-    if rfcs is None:
-        estados = {
-            r.rfc: r.estado
-            for r in conn.execute(q.where(particulares.c.estado.not_in(YA_ACTIVADOS)))
-        }
-    else:
-        for part in batches(sorted(set(rfcs))):
-            estados.update(
-                {r.rfc: r.estado for r in conn.execute(q.where(particulares.c.rfc.in_(part)))}
-            )
-        for rfc in sorted(set(rfcs) - set(estados)):
-            res.not_ready[rfc] = [NO_REGISTRADO]
-    res.already_active = sorted(r for r, e in estados.items() if e in YA_ACTIVADOS)
-    pendientes = sorted(r for r, e in estados.items() if e not in YA_ACTIVADOS)
-    validados: dict[str, set[str]] = {}
-    for part in batches(pendientes):
-        rows = conn.execute(
-            select(medios.c.rfc, medios.c.mecanismo)
-            .join(alcances, (alcances.c.medio_id == medios.c.id) & alcances.c.rp.is_(None))
-            .where(medios.c.rfc.in_(part), medios.c.estado == "validado")
-            .group_by(medios.c.rfc, medios.c.mecanismo)
-            .having(func.count() > 0)
-        )
-        for r in rows:
-            validados.setdefault(r.rfc, set()).add(r.mecanismo)
-    for rfc in pendientes:
-        have = validados.get(rfc, set())
-        falta = [
-            m for k, m in (("correo", FALTA_CORREO), ("telefono", FALTA_TELEFONO)) if k not in have
-        ]
-        if falta:
-            res.not_ready[rfc] = falta
-        else:
-            res.activated.append(rfc)
-    return res
+def check_keystore(
+    keystore: Keystore, settings: Settings, *, now: datetime
+) -> tuple[list[str], dict[str, EfirmaError], dict[str, datetime]]:
+    """Every FIEL of a keystore through the activation checks (``efirma check --keystore``).
 
+    Returns the names that can sign (``<RFC>`` or ``<RFC>.representante``), the failures and each
+    readable certificate's end of validity.
+    """
+    trusted = load_trusted(settings.sat_ca_dir)
+    revocation = ocsp_from_settings(settings, trusted)
+    nombres = sorted(p.name[: -len(".cer")] for p in keystore.folder.glob("*.cer") if p.is_file())
 
-def _load_all(
-    keystore: Keystore, rfcs: Sequence[str], now: datetime, trusted: list[x509.Certificate] | None
-) -> tuple[dict[str, Efirma], dict[str, EfirmaError]]:
-    def one(rfc: str) -> Efirma | EfirmaError:
+    def one(nombre: str) -> Efirma | EfirmaError:
+        rfc, _, rep = nombre.partition(".")
         try:
-            return keystore.load(rfc, now=now, trusted=trusted)
+            return keystore.load(
+                rfc.upper(),
+                now=now,
+                trusted=trusted,
+                representante=rep.lower() == "representante",
+                revocation=revocation,
+            )
         except EfirmaError as exc:
             return exc
 
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        loaded = dict(zip(rfcs, pool.map(one, rfcs), strict=True))
-    ok = {r: v for r, v in loaded.items() if isinstance(v, Efirma)}
-    bad = {r: v for r, v in loaded.items() if isinstance(v, EfirmaError)}
+        done = dict(zip(nombres, pool.map(one, nombres), strict=True))
+    ok = [n for n, d in done.items() if isinstance(d, Efirma)]
+    failed = {n: d for n, d in done.items() if isinstance(d, EfirmaError)}
+    vigencias = {n: d.certificado.valido_hasta for n, d in done.items() if isinstance(d, Efirma)}
+    for n in failed:
+        with contextlib.suppress(EfirmaError):
+            vigencias[n] = Certificado.load(keystore.folder / f"{n}.cer").valido_hasta
+    return ok, failed, vigencias
+
+
+def _sign_all(
+    keystore: Keystore,
+    pedidas: Sequence[Solicitud],
+    now: datetime,
+    trusted: list[x509.Certificate] | None,
+) -> tuple[list[Entrega], dict[str, EfirmaError]]:
+    """Sign each request with the keystore's FIEL (and its representative's, when present)."""
+
+    def firmante(efirma: Efirma, cadena: bytes) -> Firmante:
+        der = efirma.certificado.cert.public_bytes(serialization.Encoding.DER)
+        return Firmante(efirma.sign(cadena), der, parsed=efirma.certificado)
+
+    def one(s: Solicitud) -> Entrega | EfirmaError:
+        cadena = s.cadena.encode("utf-8")
+        try:
+            titular = firmante(keystore.load(s.rfc, now=now, trusted=trusted), cadena)
+            rep = keystore.load_representante(s.rfc, now=now, trusted=trusted)
+            return Entrega(s.rfc, cadena, titular, firmante(rep, cadena) if rep else None)
+        except EfirmaError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        done = list(pool.map(one, pedidas))
+    ok = [d for d in done if isinstance(d, Entrega)]
+    bad = {s.rfc: d for s, d in zip(pedidas, done, strict=True) if isinstance(d, EfirmaError)}
     return ok, bad
 
 
@@ -219,83 +226,31 @@ def activar_chunk(
     sello: Sello,
     trusted: list[x509.Certificate] | None,
     now: datetime,
+    revocation: Revocacion | None = None,
 ) -> Resultado:
-    """Activate the ready RFCs among ``rfcs`` (one transaction). FIEL failures are collected."""
-    res = Resultado()
-    efirmas, res.failed = _load_all(keystore, rfcs, now, trusted)
-    if not efirmas:
-        return res
-    with engine.begin() as conn:
-        # Re-read under the lock: another run may have activated some since the candidates query.
-        listos = candidatos(conn, sorted(efirmas))
-        res.not_ready.update(listos.not_ready)
-        res.already_active += listos.already_active
-        ids = listos.activated
-        nombres: dict[str, str | None] = {}
-        for part in batches(ids):
-            rows = conn.execute(
-                select(particulares.c.rfc, particulares.c.nombre)
-                .where(particulares.c.rfc.in_(part), particulares.c.estado.not_in(YA_ACTIVADOS))
-                .with_for_update()
-            )
-            nombres.update({r.rfc: r.nombre for r in rows})
-        ids = sorted(nombres)
-        if not ids:
-            return res
-        folios = folios_mod.allocate(conn, len(ids), now)
-        pendientes = []
-        for rfc, folio in zip(ids, folios, strict=True):
-            c = efirmas[rfc].certificado
-            pendientes.append(
-                {
-                    "folio": folio,
-                    "fecha": now,
-                    "tipo": "terminos",
-                    "rfc": rfc,
-                    "nombre": nombres[rfc] or c.nombre,
-                    "estado": "aceptado",
-                    "tyc_version": tyc.version,
-                    "tyc_sha256": tyc.sha256,
-                    "numero_certificado": c.numero_certificado,
-                    "certificado_pem": c.pem,
-                }
-            )
+    """The one path, in memory: open the requests, sign them with the keystore, import them.
 
-        def firmar(acuse: dict[str, Any]) -> str:
-            return efirmas[acuse["rfc"]].sign(acuses_mod.cadena_original(acuse))
-
-        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            for acuse, firma in zip(pendientes, pool.map(firmar, pendientes), strict=True):
-                acuse["firma"] = firma
-        acuses_mod.emitir(conn, settings, pendientes, sello=sello, now=now)
-        conn.execute(
-            update(particulares)
-            .where(
-                particulares.c.rfc == bindparam("b_rfc"),
-                *(particulares.c.estado != e for e in YA_ACTIVADOS),  # executemany: no IN list
-            )
-            .values(estado=ACTIVADO, activado_en=now, tyc_folio=bindparam("b_folio")),
-            [{"b_rfc": a["rfc"], "b_folio": a["folio"]} for a in pendientes],
-        )
-        audit.registrar(
-            conn,
-            (
-                audit.fila(
-                    "particular",
-                    a["rfc"],
-                    PENDIENTE,
-                    ACTIVADO,
-                    origen=ORIGEN,
-                    en=now,
-                    detalle=(
-                        f"términos y condiciones {tyc.version} ({tyc.origen}) sha256={tyc.sha256} "
-                        f"certificado={a['numero_certificado']} folio={a['folio']}"
-                    ),
-                )
-                for a in pendientes
-            ),
-        )
-    res.activated = ids
+    ``revocation`` defaults to the configured OCSP responder, so callers that predate it (the
+    Prefect flow) still check revocation when ``BUZON_SAT_OCSP_URL`` is set.
+    """
+    if revocation is None:
+        revocation = ocsp_from_settings(settings, trusted)
+    pedidas, plan = open_solicitudes(engine, settings, rfcs, tyc=tyc, now=now)
+    entregas, failed = _sign_all(keystore, pedidas, now, trusted)
+    res = importar(
+        engine,
+        settings,
+        entregas,
+        now=now,
+        sello=sello,
+        trusted=trusted,
+        revocation=revocation,
+        chunk_size=max(len(entregas), 1),
+        tyc=tyc,
+    )
+    res.failed.update(failed)
+    res.not_ready.update(plan.not_ready)
+    res.already_active += plan.already_active
     return res
 
 
@@ -311,6 +266,7 @@ def activar(
     now = settings.clock()
     tyc = cargar_tyc(settings)
     trusted = load_trusted(settings.sat_ca_dir)
+    revocation = ocsp_from_settings(settings, trusted)
     sello = Sello.load(settings)
     wanted = None if rfcs is None else sorted({compact(r) for r in rfcs})
     with engine.connect() as conn:
@@ -329,6 +285,7 @@ def activar(
                 sello=sello,
                 trusted=trusted,
                 now=now,
+                revocation=revocation,
             )
         )
     return res

@@ -4,7 +4,12 @@ sello digital, and the rows in ``acuses``.
 Cadena original, one line::
 
     ||3.0|folio|fecha|tipo|rfc|mecanismo|medio|estado|rps||      (every kind but terminos)
-    ||3.0|folio|fecha|tipo|rfc|mecanismo|medio|estado|rps|tyc_version|tyc_sha256|numero_certificado||
+    ||3.1|folio|fecha|tipo|rfc|mecanismo|medio|estado|rps|tyc_version|tyc_sha256|numero_certificado
+        |solicitud|cadena_firmada_sha256|firma|rfc_representante|numero_certificado_representante
+        |firma_representante||                                    (terminos, one line)
+
+The terminos acuse's sello covers the signed request (by its SHA-256), the certificate numbers and
+the firmas themselves; the firmas cover the request's exact bytes (``cadena_firmada``).
 
 ``fecha`` is ISO 8601 to the second in America/Mexico_City with its offset; ``rps`` the associated
 Registros Patronales, sorted, comma-separated (empty when none). Values are escaped by
@@ -13,6 +18,7 @@ Registros Patronales, sorted, comma-separated (empty when none). Values are esca
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -33,6 +39,25 @@ VERSION = "3.0"
 TIPOS = ("registro", "actualizacion", "validacion", "baja", "terminos")
 CAMPOS = ("folio", "fecha", "tipo", "rfc", "mecanismo", "medio", "estado", "rps")
 CAMPOS_TERMINOS = ("tyc_version", "tyc_sha256", "numero_certificado")
+# Cadena 3.1 (terminos only; other kinds stay 3.0): what the firmas were made over, and the firmas.
+VERSION_TERMINOS = "3.1"
+CAMPOS_FIRMAS = (
+    "solicitud",
+    "cadena_firmada_sha256",
+    "firma",
+    "rfc_representante",
+    "numero_certificado_representante",
+    "firma_representante",
+)
+# Stored beside the cadena for terminos acuses (not part of it, or only by digest).
+COLUMNAS_FIRMAS = (
+    "cadena_firmada",
+    "solicitud",
+    "rfc_representante",
+    "firma_representante",
+    "numero_certificado_representante",
+    "certificado_pem_representante",
+)
 _WS = re.compile(r"\s+")
 
 
@@ -79,8 +104,13 @@ def cadena_original(acuse: dict[str, Any]) -> str:
     if acuse["tipo"] not in TIPOS:
         raise RegistryError("tipo de acuse desconocido", tipo=acuse["tipo"])
     values = dict(acuse, fecha=fecha_local(acuse["fecha"]), rps=rps_texto(acuse.get("rps")))
-    campos = CAMPOS + (CAMPOS_TERMINOS if acuse["tipo"] == "terminos" else ())
-    return "||" + "|".join([VERSION] + [escapar(values.get(c)) for c in campos]) + "||"
+    version, campos = VERSION, CAMPOS
+    if acuse["tipo"] == "terminos":
+        version, campos = VERSION_TERMINOS, CAMPOS + CAMPOS_TERMINOS + CAMPOS_FIRMAS
+        firmada = acuse.get("cadena_firmada")
+        if firmada is not None:
+            values["cadena_firmada_sha256"] = hashlib.sha256(firmada.encode("utf-8")).hexdigest()
+    return "||" + "|".join([version] + [escapar(values.get(c)) for c in campos]) + "||"
 
 
 def emitir(
@@ -142,6 +172,7 @@ class Emision:
                     "firma": a.get("firma"),
                     "numero_certificado": a.get("numero_certificado"),
                     "certificado_pem": a.get("certificado_pem"),
+                    **{c: a.get(c) for c in COLUMNAS_FIRMAS},
                 }
                 for a, cadena, s in zip(
                     self.completos[inicio:fin], self.cadenas[inicio:fin], sellos, strict=True

@@ -6,7 +6,11 @@ Anyone can check a sello with openssl alone::
         -signature <(base64 -d <<< "$SELLO") cadena.txt
 
 T&C acuses also carry ``firma`` and ``numero_certificado``; the particular's FIEL certificate is
-written to ``certificados/<numero_certificado>.pem`` and checks the firma the same way.
+written to ``certificados/<numero_certificado>.pem`` and checks the firma the same way. Since
+cadena 3.1 the firmas cover ``cadena_firmada`` (the signing request's exact bytes), and a joint
+signature adds ``rfc_representante``, ``numero_certificado_representante`` and
+``firma_representante`` (its certificate under ``certificados/`` too). The exact T&C texts signed
+are written to ``terminos/<sha256>.txt`` (index: ``terminos/versiones.tsv``).
 """
 
 from __future__ import annotations
@@ -14,11 +18,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, select
 
 from registry.acuses import fecha_local
-from registry.tables import acuses
+from registry.tables import acuses, terminos_textos
 from signers.seal import Sello
 
 
@@ -40,6 +45,11 @@ def exportar(conn: Connection, sello: Sello, out: Path, *, rfc: str | None = Non
         acuses.c.firma,
         acuses.c.numero_certificado,
         acuses.c.certificado_pem,
+        acuses.c.cadena_firmada,
+        acuses.c.rfc_representante,
+        acuses.c.firma_representante,
+        acuses.c.numero_certificado_representante,
+        acuses.c.certificado_pem_representante,
     ).order_by(acuses.c.folio)
     if rfc is not None:
         q = q.where(acuses.c.rfc == rfc)
@@ -66,14 +76,45 @@ def exportar(conn: Connection, sello: Sello, out: Path, *, rfc: str | None = Non
                 item["numero_certificado"] = row.numero_certificado
                 # T&C acuses: the particular's FIEL certificate, so the firma verifies with
                 # openssl alone (certificados/<numero_certificado>.pem). The number is 20 digits.
-                if row.certificado_pem and row.numero_certificado.isalnum():
-                    certs = out / "certificados"
-                    certs.mkdir(exist_ok=True)
-                    (certs / f"{row.numero_certificado}.pem").write_text(
-                        row.certificado_pem, encoding="ascii"
-                    )
+                _write_certificado(out, row.numero_certificado, row.certificado_pem)
+            _firmas(item, row, out)
             fh.write(json.dumps(item, ensure_ascii=False) + "\n")
             n += 1
     os.replace(tmp, out / "acuses.jsonl")
     (out / "sello.pem").write_text(sello.certificate_pem, encoding="ascii")
+    _write_terminos(conn, out)
     return n
+
+
+def _write_terminos(conn: Connection, out: Path) -> None:
+    """``terminos/<sha256>.txt``: the exact T&C text of every version signed (the cadena names
+    its SHA-256, so the file name is the check; the version is the first line of the index)."""
+    rows = conn.execute(select(terminos_textos).order_by(terminos_textos.c.version)).all()
+    if not rows:
+        return
+    folder = out / "terminos"
+    folder.mkdir(exist_ok=True)
+    for r in rows:
+        (folder / f"{r.sha256}.txt").write_bytes(r.texto.encode("utf-8"))
+    indice = "".join(f"{r.version}\t{r.sha256}\n" for r in rows)
+    (folder / "versiones.tsv").write_text("version\tsha256\n" + indice, encoding="utf-8")
+
+
+def _firmas(item: dict, row: Any, out: Path) -> None:
+    """Signing-request fields of a T&C acuse (additive: absent on older acuses)."""
+    if row.cadena_firmada is not None and row.cadena_firmada != row.cadena_original:
+        item["cadena_firmada"] = row.cadena_firmada
+    if row.numero_certificado_representante is None:
+        return
+    item["rfc_representante"] = row.rfc_representante
+    item["numero_certificado_representante"] = row.numero_certificado_representante
+    item["firma_representante"] = row.firma_representante
+    _write_certificado(out, row.numero_certificado_representante, row.certificado_pem_representante)
+
+
+def _write_certificado(out: Path, numero: str, pem: str | None) -> None:
+    """``certificados/<numero>.pem`` (the number is 20 digits; anything else is not a file name)."""
+    if pem and numero.isalnum():
+        certs = out / "certificados"
+        certs.mkdir(exist_ok=True)
+        (certs / f"{numero}.pem").write_text(pem, encoding="ascii")

@@ -161,6 +161,14 @@ acuses = Table(
     Column("firma", Text, nullable=True),
     Column("numero_certificado", String(20), nullable=True),
     Column("certificado_pem", Text, nullable=True),
+    # T&C acuses since cadena 3.1: the exact request bytes the firmas cover, the request folio,
+    # and the legal representative's firma when one signed (jointly, or alone once designated).
+    Column("cadena_firmada", Text, nullable=True),
+    Column("solicitud", String(24), nullable=True),
+    Column("rfc_representante", String(13), nullable=True),
+    Column("firma_representante", Text, nullable=True),
+    Column("numero_certificado_representante", String(20), nullable=True),
+    Column("certificado_pem_representante", Text, nullable=True),
 )
 
 # Folio allocation: one row holding the last folio instant handed out (ms since epoch).
@@ -250,3 +258,45 @@ __all__ = [
     "auditoria",
     "activaciones_previas",
 ]
+
+# --- e.firma signing requests (issue 14) ------------------------------------------------------
+
+# A request to sign the T&C: the exact bytes (``cadena``) the holder signs on their own machine.
+# One 'abierta' request per RFC at a time; it becomes 'usada' with the acuse it produced, or
+# 'reemplazada' when the T&C version changes or the operator renews it.
+solicitudes = Table(
+    "solicitudes",
+    metadata,
+    Column("folio", String(24), primary_key=True),
+    Column("rfc", String(13), nullable=False, index=True),
+    Column("fecha", TS, nullable=False),
+    Column("tyc_version", String(64), nullable=False),
+    Column("tyc_sha256", String(64), nullable=False),
+    Column("cadena", Text, nullable=False),
+    Column("estado", String(16), nullable=False),  # 'abierta' | 'usada' | 'reemplazada'
+    Column("acuse_folio", String(24), nullable=True),
+    Column("cerrada_en", TS, nullable=True),
+)
+
+# Legal representatives designated by a joint signature (particular + representative, same
+# request); later requests for the RFC may be signed by the representative alone.
+representantes = Table(
+    "representantes",
+    metadata,
+    Column("rfc", String(13), primary_key=True),
+    Column("rfc_representante", String(13), primary_key=True),
+    Column("numero_certificado", String(20), nullable=False),
+    Column("acuse_folio", String(24), nullable=False),
+    Column("designado_en", TS, nullable=False),
+)
+
+# The exact T&C text of every version ever put in a request (the acuse names version + sha256).
+terminos_textos = Table(
+    "terminos_textos",
+    metadata,
+    Column("version", String(64), primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("texto", Text, nullable=False),
+)
+
+__all__ += ["solicitudes", "representantes", "terminos_textos"]

@@ -206,6 +206,8 @@ def cambiar_estado(
 # Secrets: arming a send (phase a of delivery) and killing it (resend). Not state changes, but
 # guarded by the states that can still be sent to.
 _VERIFICABLES = ", ".join(f"'{e}'" for e in sorted(str(e) for e in origenes(Estado.ENVIADO)))
+# Wrong codes count only for media a code can still validate.
+_VALIDABLES = ", ".join(f"'{e}'" for e in sorted(str(e) for e in origenes(Estado.VALIDADO)))
 
 
 def armar(conn: Connection, filas: Sequence[tuple[int, int, str]]) -> set[int]:
@@ -258,8 +260,9 @@ def sumar_intentos(
     now: datetime,
     antes: Sequence[int] | None = None,
 ) -> tuple[int, int]:
-    """Add wrong codes to each ``enviado`` medium; at ``maximo`` its code dies (digest cleared),
-    and a medium with no send left (``envios >= max_envios``) is ``cancelado``.
+    """Add wrong codes to each medium a code can still validate (``enviado``); at ``maximo`` its
+    code dies (digest cleared), and a medium with no send left (``envios >= max_envios``) is
+    ``cancelado``.
 
     Returns ``(codes killed, media cancelled)``. ``antes`` (each medium's count as the decision
     saw it) narrows the read-back of the dead codes to the media that can have reached the limit.
@@ -274,12 +277,12 @@ def sumar_intentos(
     rows = [(n, i, n, maximo) for i, n in zip(ids, ns, strict=True)]
     cur.executemany(
         f"UPDATE medios SET intentos_fallidos = intentos_fallidos + {p}, secreto_hash = NULL"
-        f" WHERE id = {p} AND estado = 'enviado' AND intentos_fallidos + {p} >= {p}",
+        f" WHERE id = {p} AND estado IN ({_VALIDABLES}) AND intentos_fallidos + {p} >= {p}",
         rows,
     )
     cur.executemany(
         f"UPDATE medios SET intentos_fallidos = intentos_fallidos + {p}"
-        f" WHERE id = {p} AND estado = 'enviado' AND intentos_fallidos + {p} < {p}",
+        f" WHERE id = {p} AND estado IN ({_VALIDABLES}) AND intentos_fallidos + {p} < {p}",
         rows,
     )
     posibles = (
@@ -287,28 +290,32 @@ def sumar_intentos(
         if antes is None
         else [i for i, n, a in zip(ids, ns, antes, strict=True) if a + n >= maximo]
     )
-    muertos = dict(
-        select_in(
+    muertos = {
+        i: (envios, estado)
+        for i, envios, estado in select_in(
             conn,
             # The limit comes before the IN list: select_in binds ``params`` first.
-            f"SELECT id, envios FROM medios WHERE intentos_fallidos >= {p}"
-            " AND secreto_hash IS NULL AND estado = 'enviado' AND id IN ({inn})",
+            f"SELECT id, envios, estado FROM medios WHERE intentos_fallidos >= {p}"
+            f" AND secreto_hash IS NULL AND estado IN ({_VALIDABLES}) AND id IN ({{inn}})",
             posibles,
             (maximo,),
         )
-    )
+    }
     dead = [(i, o) for i, o in zip(ids, origenes_, strict=True) if i in muertos]
-    agotados = [(i, o) for i, o in dead if muertos[i] < max_envios]
-    sin_envios = [(i, o) for i, o in dead if muertos[i] >= max_envios]
-    audit.registrar_medios(
-        conn,
-        [i for i, _ in agotados],
-        ["enviado"] * len(agotados),
-        "enviado",
-        [o for _, o in agotados],
-        now,
-        f"{maximo} códigos incorrectos: código inválido, se requiere reenvío",
-    )
+    agotados = [(i, o) for i, o in dead if muertos[i][0] < max_envios]
+    sin_envios = [(i, o) for i, o in dead if muertos[i][0] >= max_envios]
+    # The code dies; the state stays (audited as a move to itself, like a resend).
+    for estado in sorted({muertos[i][1] for i, _ in agotados}):
+        mismos = [(i, o) for i, o in agotados if muertos[i][1] == estado]
+        audit.registrar_medios(
+            conn,
+            [i for i, _ in mismos],
+            [estado] * len(mismos),
+            estado,
+            [o for _, o in mismos],
+            now,
+            f"{maximo} códigos incorrectos: código inválido, se requiere reenvío",
+        )
     motivo = f"{maximo} códigos incorrectos y {max_envios} envíos: debe registrarse de nuevo"
     cancelados = mover(
         conn,
@@ -317,7 +324,7 @@ def sumar_intentos(
         now=now,
         origen=[o for _, o in sin_envios],
         detalle=motivo,
-        de=["enviado"] * len(sin_envios),
+        de=[muertos[i][1] for i, _ in sin_envios],
         valores={"motivo": motivo},
     )
     return len(dead), len(cancelados)

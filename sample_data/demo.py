@@ -34,6 +34,47 @@ def buzon(*args: str, env: dict[str, str] | None = None) -> None:
         sys.exit(f"demo: 'buzon {shown}' terminó con código {result.returncode}")
 
 
+def demo_firma_del_titular(keystore: Path, env: dict[str, str]) -> None:
+    """The holder-side way for one client RFC: requests out, signed on "their" machine, back in."""
+    import csv
+
+    solicitudes = OUT / "solicitudes"
+    print("   Solicitudes de firma para cada RFC listo (nadie entrega su llave al operador):")
+    buzon("activate", "--solicitudes", str(solicitudes), env=env)
+    listos = (
+        sorted(p.name for p in solicitudes.iterdir() if p.is_dir()) if solicitudes.is_dir() else []
+    )
+    if not listos:
+        print("   (ningún RFC listo para firmar en esta corrida)")
+        return
+    rfc = listos[0]
+    # The client's own machine: their .cer/.key and a password file only they hold.
+    with (keystore / "passwords.csv").open(newline="", encoding="utf-8") as fh:
+        password = {r["rfc"]: r["password"] for r in csv.DictReader(fh)}[rfc]
+    equipo = HOME / f"equipo-de-{rfc}"
+    equipo.mkdir(parents=True, exist_ok=True)
+    clave = equipo / "clave.txt"
+    fd = os.open(clave, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(password)
+    print(f"   En el equipo del titular de {rfc} (su llave y su contraseña no salen de ahí):")
+    buzon(
+        "efirma",
+        "firmar",
+        "--solicitud",
+        str(solicitudes / rfc),
+        "--cer",
+        str(keystore / f"{rfc}.cer"),
+        "--key",
+        str(keystore / f"{rfc}.key"),
+        "--password-file",
+        str(clave),
+        env=env,
+    )
+    print("   De vuelta con el operador: importar las firmas devueltas")
+    buzon("activate", "--firmas", str(solicitudes), env=env)
+
+
 def main() -> None:
     shutil.rmtree(HOME, ignore_errors=True)
     shutil.rmtree(OUT, ignore_errors=True)
@@ -72,6 +113,8 @@ def main() -> None:
     from signers.demo import write_keystore
 
     write_keystore(keystore, {rfc: name for rfc, name, _, _ in CLIENTS}, datetime.now(UTC))
+    demo_firma_del_titular(keystore, later)
+    print("   El resto, con el almacén de e.firmas del operador (el mismo camino, otra forma):")
     buzon("activate", "--keystore", str(keystore), env=later)
 
     step("7. Estado final y acuses verificables con openssl")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
+from typing import Protocol
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -347,6 +348,12 @@ class Efirma:
         return base64.b64encode(firma).decode()
 
 
+class Revocacion(Protocol):
+    """Something that raises when a certificate is revoked (or that cannot be told)."""
+
+    def check(self, certificado: Certificado, *, now: datetime) -> None: ...
+
+
 def load_trusted(ca_dir: Path | None) -> list[x509.Certificate] | None:
     """The trusted SAT CA certificates under ``ca_dir`` (DER or PEM); ``None`` = no chain check."""
     if ca_dir is None:
@@ -377,8 +384,13 @@ def check(
     now: datetime,
     rfc: str | None = None,
     trusted: list[x509.Certificate] | None = None,
+    revocation: Revocacion | None = None,
 ) -> None:
-    """Raise the first reason this certificate cannot sign the T&C for ``rfc`` at ``now``."""
+    """Raise the first reason this certificate cannot sign the T&C for ``rfc`` at ``now``.
+
+    ``revocation`` (``signers.ocsp.Ocsp`` when ``BUZON_SAT_OCSP_URL`` is set) runs last: it is
+    the only check that leaves the machine.
+    """
     numero = certificado.numero_certificado
     if certificado.tipo == CSD:
         raise EfirmaEsCsd(
@@ -403,6 +415,8 @@ def check(
         )
     if trusted is not None:
         _check_chain(certificado, trusted)
+    if revocation is not None:
+        revocation.check(certificado, now=now)
 
 
 def _check_chain(certificado: Certificado, trusted: list[x509.Certificate]) -> None:
@@ -433,8 +447,9 @@ def load_and_check(
     rfc: str | None = None,
     trusted: list[x509.Certificate] | None = None,
     validate: bool = False,
+    revocation: Revocacion | None = None,
 ) -> Efirma:
     """Load the pair and run every check; the :class:`Efirma` returned can sign for ``rfc`` now."""
     efirma = Efirma.load(cer, key, password, validate=validate)
-    check(efirma.certificado, now=now, rfc=rfc, trusted=trusted)
+    check(efirma.certificado, now=now, rfc=rfc, trusted=trusted, revocation=revocation)
     return efirma

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import os
+import socket
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509 import ocsp
 from sqlalchemy import create_engine
 
 from buzon.settings import Settings
+from signers.demo import Autoridad
+
+DER = Encoding.DER
 
 PG_URL = os.environ.get("BUZON_TEST_POSTGRES_URL")
 
@@ -74,3 +85,91 @@ def db_settings(request: pytest.FixtureRequest, home: Path) -> Iterator[Settings
     else:
         for url in _fresh_pg_schema():
             yield Settings(home=home, database_url=url)
+
+
+# --- a real OCSP responder on loopback (issue 14: e.firma revocation) --------------------------
+
+
+class OcspResponder:
+    """An HTTP OCSP responder (RFC 6960, POST) answering for one CA, built with ``cryptography``.
+
+    ``know(cert)`` makes a certificate answerable (good); ``revoke(cert)`` makes it revoked;
+    anything else gets ``unauthorized``. Answers are signed by the CA and current at ``now``.
+    """
+
+    def __init__(self, ca: Autoridad, now: datetime) -> None:
+        self.ca, self.now = ca, now
+        self.known: dict[int, x509.Certificate] = {}
+        self.revoked: set[int] = set()
+        self.requests = 0
+        self.url = ""
+
+    def know(self, cert: x509.Certificate) -> None:
+        self.known[cert.serial_number] = cert
+
+    def revoke(self, cert: x509.Certificate) -> None:
+        self.know(cert)
+        self.revoked.add(cert.serial_number)
+
+    def answer(self, body: bytes) -> bytes:
+        self.requests += 1
+        req = ocsp.load_der_ocsp_request(body)
+        cert = self.known.get(req.serial_number)
+        if cert is None:
+            unauthorized = ocsp.OCSPResponseStatus.UNAUTHORIZED
+            return ocsp.OCSPResponseBuilder.build_unsuccessful(unauthorized).public_bytes(DER)
+        revoked = req.serial_number in self.revoked
+        builder = ocsp.OCSPResponseBuilder().add_response(
+            cert=cert,
+            issuer=self.ca.cert,
+            algorithm=hashes.SHA1(),
+            cert_status=ocsp.OCSPCertStatus.REVOKED if revoked else ocsp.OCSPCertStatus.GOOD,
+            this_update=self.now - timedelta(minutes=1),
+            next_update=self.now + timedelta(days=1),
+            revocation_time=self.now - timedelta(days=3) if revoked else None,
+            revocation_reason=x509.ReasonFlags.key_compromise if revoked else None,
+        )
+        builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, self.ca.cert)
+        return builder.sign(self.ca.key, hashes.SHA256()).public_bytes(DER)
+
+
+@pytest.fixture
+def ocsp_responder() -> Iterator[Callable[[Autoridad, datetime], OcspResponder]]:
+    """``start(ca, now)`` -> a running responder at ``responder.url``; stopped after the test."""
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(ca: Autoridad, now: datetime) -> OcspResponder:
+        responder = OcspResponder(ca, now)
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                data = responder.answer(body)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/ocsp-response")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        responder.url = f"http://127.0.0.1:{server.server_address[1]}/ocsp"
+        return responder
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def closed_port_url() -> str:
+    """A loopback URL nobody listens on (bound, then closed)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/ocsp"

@@ -15,7 +15,7 @@ from pathlib import Path
 from buzon.errors import ConfigError
 from buzon.settings import Settings
 
-VERSION = "1.0"
+VERSION = "1.1"
 _HERE = Path(__file__).parent
 
 

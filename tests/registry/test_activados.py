@@ -8,8 +8,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 from click.testing import CliRunner
+from registry_helpers import LISTO, seed
+from registry_helpers import cli_env as _env
 from sqlalchemy import Engine, select
-from test_activate import LISTO, _env, keystore, seed
+from test_activate import keystore
 
 from buzon.cli import cli
 from buzon.settings import Settings

@@ -8,17 +8,18 @@ import json
 import os
 import shutil
 import subprocess
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, Engine, func, insert, select
+from registry_helpers import LISTO, cli_env, seed
+from sqlalchemy import Engine, func, select
 
 from buzon.errors import ConfigError
 from buzon.settings import Settings
 from registry import activate as act
 from registry.acuses import cadena_original
-from registry.tables import acuses, alcances, auditoria, medios, particulares
+from registry.tables import acuses, auditoria, particulares
 from signers import demo
 from signers.efirma import Certificado
 from signers.seal import Sello
@@ -31,41 +32,6 @@ MORAL, FISICA = "EKU9003173C9", "XIQB891116QE4"
 @pytest.fixture(scope="module")
 def fiel_key():  # noqa: ANN201
     return demo.new_key()
-
-
-def seed(conn: Connection, spec: dict[str, list[tuple[str, str, str | None]]]) -> None:
-    """Particulares and media: ``{rfc: [(mecanismo, estado, rp or None), ...]}``."""
-    then = NOW - timedelta(days=2)
-    start = conn.execute(select(func.coalesce(func.max(medios.c.id), 0))).scalar_one()
-    conn.execute(
-        insert(particulares),
-        [{"rfc": r, "nombre": f"Empresa {r}", "creado_en": then} for r in spec],
-    )
-    filas_m, filas_a = [], []
-    n = start
-    for rfc, items in spec.items():
-        for mecanismo, estado, rp in items:
-            n += 1
-            valor = f"{rfc.lower()}{n}@x.mx" if mecanismo == "correo" else f"55{n:08d}"
-            filas_m.append(
-                {
-                    "id": n,
-                    "rfc": rfc,
-                    "mecanismo": mecanismo,
-                    "valor": valor,
-                    "estado": estado,
-                    "folio": f"BI-20250227-{n:09d}",
-                    "creado_en": then,
-                    "actualizado_en": then,
-                }
-            )
-            filas_a.append({"medio_id": n, "rfc": rfc, "rp": rp, "creado_en": then})
-    if filas_m:
-        conn.execute(insert(medios), filas_m)
-        conn.execute(insert(alcances), filas_a)
-
-
-LISTO = [("correo", "validado", None), ("telefono", "validado", None)]
 
 
 @pytest.fixture
@@ -99,8 +65,12 @@ def test_activates_ready_rfcs_with_verifiable_acuses(
     for row in rows:
         cert = Certificado.from_bytes(row.certificado_pem.encode())
         assert cert.rfc == row.rfc and cert.numero_certificado == row.numero_certificado
-        assert row.cadena_original.endswith(f"|{VERSION}|{tyc_sha}|{row.numero_certificado}||")
-        assert "|terminos|" in row.cadena_original
+        firmada_sha = hashlib.sha256(row.cadena_firmada.encode()).hexdigest()
+        assert f"|{VERSION}|{tyc_sha}|{row.numero_certificado}|{row.solicitud}|{firmada_sha}|" in (
+            row.cadena_original
+        )
+        assert row.cadena_original.startswith("||3.1|") and "|terminos|" in row.cadena_original
+        assert row.cadena_original.endswith(f"|{row.firma}|||||")
         assert row.cadena_original == cadena_original(
             {
                 "folio": row.folio,
@@ -111,9 +81,15 @@ def test_activates_ready_rfcs_with_verifiable_acuses(
                 "tyc_version": VERSION,
                 "tyc_sha256": tyc_sha,
                 "numero_certificado": row.numero_certificado,
+                "solicitud": row.solicitud,
+                "cadena_firmada": row.cadena_firmada,
+                "firma": row.firma,
             }
         )
-        assert cert.verify(row.cadena_original, row.firma)
+        # The holder's firma covers the request they were given; the sello covers the acuse.
+        assert row.cadena_firmada.startswith("||SOLICITUD-TERMINOS|1.0|" + row.solicitud + "|")
+        assert f"|{row.rfc}|{VERSION}|{tyc_sha}||" in row.cadena_firmada
+        assert cert.verify(row.cadena_firmada, row.firma)
         assert sello.verify(row.cadena_original, row.sello)
         p = parts[row.rfc]
         assert p.estado == "activado" and p.tyc_folio == row.folio
@@ -125,10 +101,14 @@ def test_activates_ready_rfcs_with_verifiable_acuses(
 
     # Both signatures verify with openssl alone.
     row = rows[0]
+    (tmp_path / "firmada.txt").write_bytes(row.cadena_firmada.encode("utf-8"))
     (tmp_path / "cadena.txt").write_bytes(row.cadena_original.encode("utf-8"))
     (tmp_path / "cert.pem").write_text(row.certificado_pem)
     (tmp_path / "sello.pem").write_text(sello.certificate_pem)
-    for name, sig, pem in (("firma", row.firma, "cert.pem"), ("sello", row.sello, "sello.pem")):
+    for name, sig, pem, over in (
+        ("firma", row.firma, "cert.pem", "firmada.txt"),
+        ("sello", row.sello, "sello.pem", "cadena.txt"),
+    ):
         (tmp_path / f"{name}.b64").write_text(sig)
         subprocess.run(
             ["openssl", "base64", "-d", "-A", "-in", f"{name}.b64", "-out", f"{name}.bin"],
@@ -144,7 +124,7 @@ def test_activates_ready_rfcs_with_verifiable_acuses(
         (tmp_path / f"{name}.pub").write_bytes(pub)
         out = subprocess.run(
             ["openssl", "dgst", "-sha256", "-verify", f"{name}.pub"]
-            + ["-signature", f"{name}.bin", "cadena.txt"],
+            + ["-signature", f"{name}.bin", over],
             cwd=tmp_path,
             capture_output=True,
             text=True,
@@ -292,18 +272,6 @@ def test_operator_tyc_and_trusted_ca(
     assert "(operador)" in detalle
 
 
-def _env(s: Settings) -> dict[str, str]:
-    env = {
-        "BUZON_HOME": str(s.home),
-        "BUZON_NOW": NOW.isoformat(),
-        "BUZON_SEAL_KEY": str(s.seal_key),
-        "BUZON_SEAL_CERT": str(s.seal_cert),
-    }
-    if s.database_url:
-        env["BUZON_DATABASE_URL"] = s.database_url
-    return env
-
-
 def test_cli_activate_and_export(
     engine: Engine, asettings: Settings, tmp_path: Path, fiel_key
 ) -> None:
@@ -315,7 +283,7 @@ def test_cli_activate_and_export(
     with engine.begin() as conn:
         seed(conn, {MORAL: LISTO, FISICA: LISTO[:1], bad: LISTO})
     folder = keystore(tmp_path, [MORAL], fiel_key)
-    env = _env(asettings)
+    env = cli_env(asettings)
     runner = CliRunner()
     r = runner.invoke(cli, ["activate", "--keystore", str(folder), "--json"], env=env)
     assert r.exit_code == 1, r.output  # one FIEL failed
@@ -340,8 +308,9 @@ def test_cli_activate_and_export(
     assert item["tipo"] == "terminos" and item["firma"] and item["numero_certificado"]
     pem = export / "certificados" / f"{item['numero_certificado']}.pem"
     assert Certificado.load(pem).rfc == MORAL
-    # The exported firma verifies with openssl and nothing else.
-    (tmp_path / "cadena.txt").write_bytes(item["cadena_original"].encode("utf-8"))
+    # The exported firma verifies with openssl and nothing else, over the signed request.
+    assert item["cadena_firmada"] != item["cadena_original"]
+    (tmp_path / "cadena.txt").write_bytes(item["cadena_firmada"].encode("utf-8"))
     (tmp_path / "firma.bin").write_bytes(base64.b64decode(item["firma"]))
     pub = subprocess.run(
         ["openssl", "x509", "-in", str(pem), "-pubkey", "-noout"], check=True, capture_output=True

@@ -88,4 +88,20 @@ def test_chain_check_from_settings(sat) -> None:
 def test_password_is_not_a_command_line_option() -> None:
     r = CliRunner().invoke(cli, ["efirma", "check", "--help"])
     assert r.exit_code == 0 and "--password-file" in r.stdout
-    assert "--password " not in r.stdout and "Ejemplo:" in r.stdout
+    assert "--password " not in r.stdout and "Ejemplo" in r.stdout
+
+
+def test_firmar_help_is_spanish_with_an_example() -> None:
+    r = CliRunner().invoke(cli, ["efirma", "firmar", "--help"])
+    assert r.exit_code == 0 and "Ejemplo" in r.stdout and "--password " not in r.stdout
+    assert "--representante" in r.stdout and "--solicitud" in r.stdout
+
+
+def test_firmar_refuses_a_folder_without_a_request(sat, tmp_path) -> None:  # noqa: ANN001
+    par = sat["fisica"]
+    args = ["efirma", "firmar", "--solicitud", str(tmp_path), "--cer", str(par.cer)]
+    args += ["--key", str(par.key), "--password-file", str(par.password_file)]
+    r = CliRunner().invoke(cli, args, env={"BUZON_NOW": NOW})
+    assert r.exit_code == 1 and "SOLICITUD" not in r.stdout
+    assert "falta cadena.txt" in r.stderr and "Traceback" not in r.output
+    assert list(tmp_path.iterdir()) == []  # nothing written

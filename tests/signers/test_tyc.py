@@ -55,3 +55,26 @@ def test_unusable_texts_are_config_errors(home: Path, tmp_path: Path) -> None:
         tyc.cargar(Settings(home=home, tyc_file=vacio))
     with pytest.raises(ConfigError, match="versión 9.9"):
         tyc.cargar(Settings(home=home, tyc_version="9.9"))
+
+
+def test_project_text_covers_everything_the_guide_text_covers(settings: Settings) -> None:
+    texto = tyc.cargar(settings).texto
+    for tema in (
+        "Fundamento",  # legal basis
+        "Obligaciones de la persona particular",  # register and keep the media current
+        "Atribución de los actos de personas morales",
+        "administrador único",
+        "presidente del consejo de administración",
+        "Firma conjunta con un representante legal",
+        "firma mancomunada",
+        "uno inmediatamente después del otro",
+        "se atribuye, sin admitir prueba en contrario ante el IMSS, al titular del certificado",
+        "Aviso de privacidad simplificado",
+        "Ley General de Protección de Datos Personales en Posesión de Sujetos Obligados",
+        "revocarla o reponerla de inmediato ante el SAT",
+        "no exime de cumplir las obligaciones",
+    ):
+        assert tema in texto, tema
+    # The earlier version stays on disk: acuses issued under it still name its exact text.
+    anterior = tyc.cargar(settings.model_copy(update={"tyc_version": "1.0"}))
+    assert anterior.version == "1.0" and anterior.sha256 != tyc.cargar(settings).sha256
