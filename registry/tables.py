@@ -188,7 +188,7 @@ outbox = Table(
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("medio_id", BigInteger, ForeignKey("medios.id"), nullable=False, index=True),
-    Column("tipo", String(16), nullable=False),  # 'verificacion' | 'confirmacion'
+    Column("tipo", String(16), nullable=False),  # 'verificacion' | 'confirmacion' | 'recordatorio'
     Column("canal", String(8), nullable=False),  # 'correo' | 'sms'
     Column("destino", String(320), nullable=False),
     # 'pendiente' -> 'enviado' | 'fallido' | 'descartado'

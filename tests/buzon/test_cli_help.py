@@ -28,6 +28,7 @@ def test_the_pipeline_commands_exist() -> None:
     assert {"plan", "apply", "send", "resend", "serve", "reconcile", "schedule"} <= names
     assert {"activate", "status", "baja", "acuses", "efirma", "db"} <= names
     assert {"report", "verify"} <= names
+    assert "recordar" in names
 
 
 @pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
