@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 import polars as pl
 from sqlalchemy import Connection, Engine
@@ -20,7 +21,7 @@ from sqlalchemy import Connection, Engine
 from buzon.settings import Settings
 from delivery.secrets import load_key
 from reconcile import store as io
-from reconcile.events import contenido_hash, leer_archivo
+from reconcile.events import contenido_hash, huella_archivo, leer_bytes, validar_bytes
 from reconcile.rules import EXITOS, Resumen, decidir
 from registry import transitions
 from registry.acuses import Emision
@@ -242,12 +243,13 @@ def reconciliar(
     its own transaction that records the chunk's events with their effects, so a crash between
     chunks leaves each chunk whole and the re-run skips what was recorded and finishes the rest.
     Expiry runs in the last chunk's transaction, after every event (one may validate a medium
-    first), while the acuses are sealed.
+    first), while the acuses are sealed; that transaction also records each file's digest, so
+    re-importing a wholly imported file skips it unparsed (:func:`_leer`).
     """
-    eventos = pl.concat([leer_archivo(p) for p in archivos]) if archivos else None
     engine = engine or get_engine(settings)
     now = utc(settings.clock())
     res = Resumen()
+    eventos, nuevos = _leer(engine, settings, archivos, res)
     partes = trozos(engine, settings, eventos, chunk_media) if eventos is not None else []
     del eventos  # a million-line batch: keep one frame of it alive at a time
     ultima = partes.pop() if partes else None
@@ -260,17 +262,45 @@ def reconciliar(
             res.expired = vencer(conn, settings, now=now)
         else:
             vencidos: list[int] = []
-            final = aplicar(
-                conn,
-                settings,
-                ultima,
-                now=now,
-                overlap=lambda: vencidos.append(vencer(conn, settings, now=now)),
-            )
+
+            def overlap() -> None:
+                vencidos.append(vencer(conn, settings, now=now))
+                # Every event of these files is now applied: record them with the last chunk.
+                io.registrar_archivos(conn, nuevos, now)
+
+            final = aplicar(conn, settings, ultima, now=now, overlap=overlap)
             final.expired = vencidos[0]
             res.merge(final)
     res.resultados = None
     return res
+
+
+def _leer(
+    engine: Engine, settings: Settings, archivos: list, res: Resumen
+) -> tuple[pl.DataFrame | None, list[tuple[str, str, int]]]:
+    """Validate the files not yet wholly imported; count the others' events as duplicates.
+
+    Returns their events and ``(huella, nombre, eventos)`` per file to record once applied. A file
+    whose exact bytes were already imported in full is skipped unparsed: each of its events would
+    be a duplicate anyway. One that was imported in part (a crash mid-import) was not recorded, so
+    it is validated again and the per-event hash skips what was applied.
+    """
+    key = load_key(settings)
+    frames: list[pl.DataFrame] = []
+    nuevos: list[tuple[str, str, int]] = []
+    for path in archivos:
+        data = leer_bytes(path)
+        huella = huella_archivo(key, data)
+        with engine.connect() as conn:
+            ya = io.archivo_importado(conn, huella)
+        if ya is not None:
+            res.events += ya
+            res.duplicados += ya
+            continue
+        frames.append(validar_bytes(path, data))
+        del data
+        nuevos.append((huella, Path(path).name, frames[-1].height))
+    return (pl.concat(frames) if frames else None), nuevos
 
 
 def trozos(

@@ -295,3 +295,27 @@ def datos_acuse(conn: Connection, ids: Sequence[int]) -> dict[int, dict]:
         if mid in info:
             info[mid]["rps"].append(rp)
     return info
+
+
+def archivo_importado(conn: Connection, huella: str) -> int | None:
+    """How many events the already imported file with this digest had, or ``None`` if it was
+    never wholly imported (see ``registry.tables.archivos_eventos``)."""
+    cur = cursor(conn)
+    cur.execute(f"SELECT eventos FROM archivos_eventos WHERE huella = {ph(conn)}", (huella,))
+    row = cur.fetchone()
+    return None if row is None else int(row[0])
+
+
+def registrar_archivos(
+    conn: Connection, archivos: Sequence[tuple[str, str, int]], now: datetime
+) -> None:
+    """Record ``(huella, nombre, eventos)`` of wholly imported files, in the transaction of the
+    import's last chunk (a file imported twice at once, or by two runs, is recorded once)."""
+    if not archivos:
+        return
+    p = ph(conn)
+    cursor(conn).executemany(
+        "INSERT INTO archivos_eventos (huella, nombre, eventos, importado_en)"
+        f" VALUES ({p},{p},{p},{p}) ON CONFLICT (huella) DO NOTHING",
+        [(h, n[:255], e, instant(conn, now)) for h, n, e in archivos],
+    )

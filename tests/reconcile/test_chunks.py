@@ -14,8 +14,9 @@ import reconcile.apply as rapply
 from buzon.errors import EventFileError
 from buzon.settings import Settings
 from reconcile.apply import reconciliar
+from reconcile.events import leer_archivo
 from registry.db import get_engine
-from registry.tables import acuses, auditoria, eventos, medios, outbox
+from registry.tables import acuses, archivos_eventos, auditoria, eventos, medios, outbox
 from tests.callbacks.seed import contar, sembrar
 
 T0 = datetime(2024, 8, 8, 12, 0, tzinfo=UTC)
@@ -74,7 +75,7 @@ def test_crash_between_chunks_then_rerun(
     s = db_settings.model_copy(update={"now": T0 + timedelta(hours=1)})
     media, rows = _store(s)
     path = _write(tmp_path / "eventos.jsonl", rows)
-    partes = rapply.trozos(get_engine(s), s, rapply.leer_archivo(path), 2)
+    partes = rapply.trozos(get_engine(s), s, leer_archivo(path), 2)
     assert len(partes) == 3 and sum(p.height for p in partes) == len(rows)
 
     calls = []
@@ -114,7 +115,7 @@ def test_chunked_equals_one_transaction(db_settings: Settings, tmp_path: Path) -
     one = _snapshot(s)
     # Back to the seeded store (same secrets), then the same file in chunks of two media.
     with engine.begin() as conn:
-        for t in (auditoria, acuses, eventos):
+        for t in (auditoria, acuses, eventos, archivos_eventos):
             conn.execute(t.delete())
         conn.execute(outbox.delete().where(outbox.c.tipo == "confirmacion"))
         for r in antes:
