@@ -314,7 +314,8 @@ def trozos(
     own transaction, so a medium that changed meanwhile is still decided on its current state.
     """
     key = load_key(settings)
-    eventos = eventos.with_columns(contenido_hash(key, eventos))  # once; aplicar reuses it
+    # Once, here; aplicar (and its io.preparar) reuse both columns in every chunk.
+    eventos = eventos.with_columns(contenido_hash(key, eventos), io.token_hashes(key, eventos))
     if eventos.height <= chunk_media:  # at most that many media: one chunk
         return [eventos]
     with engine.connect() as conn:
@@ -328,7 +329,7 @@ def trozos(
             return [eventos]
         nuevos = nuevo.arg_true()
         seq = eventos[nuevos].with_columns(seq=pl.int_range(0, pl.len(), dtype=pl.Int64))
-        prep, _ = io.preparar(conn, key, seq)
+        prep, _ = io.preparar(conn, key, seq, con_codigos=False)
     del seq
     medio = pl.Series("medio_id", [None] * eventos.height, dtype=pl.Int64).scatter(
         nuevos, prep.sort("seq")["medio_id"]

@@ -129,16 +129,25 @@ def _medios_tocados(conn: Connection, ev: pl.DataFrame, ob: pl.DataFrame) -> pl.
     return _medios(conn, "WHERE " + " OR ".join(conds), tuple(params))
 
 
-def preparar(conn: Connection, key: bytes, ev: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Digest secrets, resolve each event's medium and outbox row; return ``(prep, medios)``."""
+def token_hashes(key: bytes, ev: pl.DataFrame) -> pl.Series:
+    """The digest of each event's link token (null where it has none)."""
     h = Digests(key)
-    tokens = ev["token"].to_list()
-    ev = ev.with_columns(
-        token_hash=pl.Series(
-            [None if t is None else h.token(t) for t in tokens],
-            dtype=pl.String,
-        )
+    return pl.Series(
+        "token_hash", [None if t is None else h.token(t) for t in ev["token"].to_list()], pl.String
     )
+
+
+def preparar(
+    conn: Connection, key: bytes, ev: pl.DataFrame, *, con_codigos: bool = True
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Digest secrets, resolve each event's medium and outbox row; return ``(prep, medios)``.
+
+    A ``token_hash`` column already in ``ev`` is reused. ``con_codigos=False`` only resolves the
+    media (splitting an import into chunks): no code digests, no ``coincide`` column.
+    """
+    h = Digests(key)
+    if "token_hash" not in ev.columns:
+        ev = ev.with_columns(token_hashes(key, ev))
     refs = ev.filter(pl.col("tipo") == "entrega")["referencia"].unique().drop_nulls()
     ob_schema = {"referencia": pl.Int64, "ob_medio": pl.Int64, "outbox_tipo": pl.String}
     if refs.len() > IN_MAX and refs.max() - refs.min() < 4 * refs.len():  # type: ignore[operator]
@@ -191,6 +200,8 @@ def preparar(conn: Connection, key: bytes, ev: pl.DataFrame) -> tuple[pl.DataFra
         )
         .sort("seq")
     )
+    if not con_codigos:
+        return ev, med
     # Code digests only for the code entries that reached a medium (not a loop over every event).
     sms = ev.filter((pl.col("tipo") == "codigo_sms") & pl.col("medio_id").is_not_null())
     code_hash: list[str] = []

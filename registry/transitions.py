@@ -50,11 +50,17 @@ class Transicion:
 
     @property
     def origenes(self) -> frozenset[str]:
-        return frozenset(str(e) for e in origenes(self.a))
+        return _origenes(self.a)
 
     def texto(self, paramstyle: str) -> str:
         """The SQL text in the driver's paramstyle (``qmark`` or ``format``)."""
         return _texto(self, "?" if paramstyle == "qmark" else "%s")
+
+
+@cache
+def _origenes(a: Estado) -> frozenset[str]:
+    # Once per target state: mover checks every medium's state against it.
+    return frozenset(str(e) for e in origenes(a))
 
 
 @cache
@@ -127,7 +133,8 @@ def mover(
         if de is None:
             de = [actual.get(i, "") for i in ids]
         orden = [i for i in orden if actual.get(ids[i]) == de[i]]
-    orden = [i for i in orden if de[i] in t.origenes]
+    desde = t.origenes
+    orden = [i for i in orden if de[i] in desde]
     if not orden:
         return []
     now_db = instant(conn, now)
