@@ -328,7 +328,12 @@ def trozos(
         if nuevo.sum() <= chunk_media:
             return [eventos]
         nuevos = nuevo.arg_true()
-        seq = eventos[nuevos].with_columns(seq=pl.int_range(0, pl.len(), dtype=pl.Int64))
+        # Only what resolving a medium reads: the peak memory of a million-line import is here.
+        seq = (
+            eventos[nuevos]
+            .select("tipo", "token_hash", "rfc", "telefono", "referencia")
+            .with_columns(seq=pl.int_range(0, pl.len(), dtype=pl.Int64))
+        )
         prep, _ = io.preparar(conn, key, seq, con_codigos=False)
     del seq
     medio = pl.Series("medio_id", [None] * eventos.height, dtype=pl.Int64).scatter(
