@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import statistics
 import sys
 import tempfile
 import time
@@ -27,6 +26,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.floor import SIGNATURES, cpu, sign_cpu  # noqa: E402
 from buzon.settings import Settings  # noqa: E402
 from registry.apply import apply_entries  # noqa: E402
 from registry.db import dispose_all, get_engine  # noqa: E402
@@ -84,34 +84,15 @@ def floor_insert(url: str, entries: pl.DataFrame) -> float:
     return elapsed
 
 
-SIGNATURES = 2000  # signatures timed one by one for the median
-
-
-def sign_cpu(sello: Sello, n: int = SIGNATURES) -> float:
-    """Median CPU seconds of one RSA-2048 sello, each timed on its own thread's clock."""
-    times = []
-    for i in range(n):
-        text = f"||3.0|BI-20240808-{i:09d}|2024-08-08T11:42:45-06:00|registro|X||"
-        c = time.thread_time()
-        sello.sign(text)
-        times.append(time.thread_time() - c)
-    return statistics.median(times)
-
-
-def _cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
-
 def run(name: str, settings: Settings, entries: pl.DataFrame, per_sig: float, cores: int) -> None:
     engine = get_engine(settings)
     sello = Sello.load(settings)
-    t, c = time.perf_counter(), _cpu()
+    t, c = time.perf_counter(), cpu()
     first = apply_entries(engine, settings, entries, sello=sello)
-    first_s, first_cpu = time.perf_counter() - t, _cpu() - c
-    t, c = time.perf_counter(), _cpu()
+    first_s, first_cpu = time.perf_counter() - t, cpu() - c
+    t, c = time.perf_counter(), cpu()
     again = apply_entries(engine, settings, entries, sello=sello)
-    again_s, again_cpu = time.perf_counter() - t, _cpu() - c
+    again_s, again_cpu = time.perf_counter() - t, cpu() - c
     n_acuses = sum(first.acuses.values())
     sign_s = n_acuses * per_sig / cores
     insert_s = floor_insert(settings.sqlalchemy_url, entries)
@@ -148,7 +129,8 @@ def main() -> None:
           f"in {time.perf_counter() - t:.1f} s")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         base = Settings(home=Path(tmp) / "home")
-        per_sig = sign_cpu(Sello.load(base))  # key generation is not part of the measurement
+        # The key is made outside the measurement.
+        per_sig = sign_cpu(Sello.load(base), "registro")
         cores = len(os.sched_getaffinity(0))
         run("SQLite", base, entries, per_sig, cores)
         if not args.no_postgres:

@@ -28,7 +28,6 @@ import random
 import resource
 import shutil
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
@@ -38,6 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.floor import SIGNATURES, cpu, sign_cpu  # noqa: E402
 from buzon.settings import Settings  # noqa: E402
 from delivery import secrets as sec  # noqa: E402
 from reconcile.events import CAMPOS  # noqa: E402
@@ -47,7 +47,6 @@ from signers.seal import Sello  # noqa: E402
 
 T0 = datetime(2024, 8, 8, 12, 0, tzinfo=UTC)
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-SIGNATURES = 2000  # signatures timed one by one for the median
 
 
 def build(n_media: int, key: bytes, rng: random.Random) -> tuple[dict, list[tuple]]:
@@ -180,30 +179,25 @@ def _setup(stores: list[Settings], n_media: int, n_events: int, path: Path) -> N
     events(media, n_events, path, rng)
 
 
-def _cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
-
 def _run(settings: Settings, path: Path, out: multiprocessing.Queue) -> None:
     """In a child: the first import and the re-import; their wall and CPU, and the peak RSS."""
     from reconcile.apply import reconciliar
 
-    t, c = time.perf_counter(), _cpu()
+    t, c = time.perf_counter(), cpu()
     res = reconciliar(settings, [path])
-    wall, cpu = time.perf_counter() - t, _cpu() - c
+    wall, used = time.perf_counter() - t, cpu() - c
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    t, c = time.perf_counter(), _cpu()
+    t, c = time.perf_counter(), cpu()
     again = reconciliar(settings, [path])
     out.put(
         {
             "first": res.as_json(),
             "again": again.as_json(),
             "wall": wall,
-            "cpu": cpu,
+            "cpu": used,
             "rss": rss,
             "rerun": time.perf_counter() - t,
-            "rerun_cpu": _cpu() - c,
+            "rerun_cpu": cpu() - c,
         }
     )
 
@@ -223,17 +217,6 @@ def _setup_child(stores: list[Settings], n_media: int, n_events: int, path: Path
     _setup(stores, n_media, n_events, path)
 
 
-def sign_cpu(sello: Sello, n: int = SIGNATURES) -> float:
-    """Median CPU seconds of one RSA-2048 sello, each timed on its own thread's clock."""
-    times = []
-    for i in range(n):
-        text = f"||3.0|BI-20240808-{i:09d}|2024-08-08T11:42:45-06:00|validacion|X||"
-        c = time.thread_time()
-        sello.sign(text)
-        times.append(time.thread_time() - c)
-    return statistics.median(times)
-
-
 def insert_cpu(folder: Path, tipos: list[str]) -> float:
     """CPU seconds of a bare executemany of one row per event (hash, kind, payload) into a SQLite
     table with a unique index on the hash, in one transaction (rows built beforehand, in file
@@ -247,14 +230,14 @@ def insert_cpu(folder: Path, tipos: list[str]) -> float:
     con.execute("CREATE TABLE ev (id INTEGER PRIMARY KEY, hash TEXT NOT NULL, tipo TEXT NOT NULL,"
                 " datos TEXT NOT NULL)")  # fmt: skip
     con.execute("CREATE UNIQUE INDEX ev_hash ON ev (hash)")
-    c = _cpu()
+    c = cpu()
     con.execute("BEGIN")
     con.executemany("INSERT INTO ev (hash, tipo, datos) VALUES (?,?,?)", rows)
     con.execute("COMMIT")
-    cpu = _cpu() - c
+    used = cpu() - c
     con.close()
     db.unlink()
-    return cpu
+    return used
 
 
 def _load() -> str:
@@ -320,13 +303,13 @@ def main() -> None:
 
         import polars as pl  # first used here: the children were forked before its threads
 
-        c, t = _cpu(), time.perf_counter()
+        c, t = cpu(), time.perf_counter()
         df = pl.read_csv(path, infer_schema=False)
-        read_cpu, read_wall = _cpu() - c, time.perf_counter() - t
+        read_cpu, read_wall = cpu() - c, time.perf_counter() - t
         assert df.height == args.events
         tipos = df["tipo"].to_list()
         del df
-        per_sig = sign_cpu(sello)
+        per_sig = sign_cpu(sello, "validacion")
         n_acuses = runs["SQLite"]["first"]["validated"]
         sig_cpu = n_acuses * per_sig
         ins_cpu = insert_cpu(home, tipos)

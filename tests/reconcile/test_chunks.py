@@ -54,6 +54,21 @@ def _write(path: Path, rows: list[dict]) -> Path:
     return path
 
 
+def crash_at_chunk(monkeypatch: pytest.MonkeyPatch, n: int) -> None:
+    """Make the ``n``-th chunk's transaction fail as a killed process would (nothing of it
+    committed); ``monkeypatch.undo()`` restores the real ``aplicar``."""
+    calls = []
+    real = rapply.aplicar
+
+    def crash(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(1)
+        if len(calls) == n:
+            raise RuntimeError(f"kill -9 in chunk {n}")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(rapply, "aplicar", crash)
+
+
 def _snapshot(settings: Settings) -> tuple:
     engine = get_engine(settings)
     with engine.connect() as conn:
@@ -78,22 +93,13 @@ def test_crash_between_chunks_then_rerun(
     partes = rapply.trozos(get_engine(s), s, leer_archivo(path), 2)
     assert len(partes) == 3 and sum(p.height for p in partes) == len(rows)
 
-    calls = []
-    real = rapply.aplicar
-
-    def crash_second(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        calls.append(1)
-        if len(calls) == 2:
-            raise RuntimeError("kill -9 between chunks")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(rapply, "aplicar", crash_second)
+    crash_at_chunk(monkeypatch, 2)
     with pytest.raises(RuntimeError):
         reconciliar(s, [path], chunk_media=2)
     engine = get_engine(s)
     # The first chunk is whole: its events, and nothing of the others.
     assert contar(engine, eventos) == partes[0].height
-    monkeypatch.setattr(rapply, "aplicar", real)
+    monkeypatch.undo()
     again = reconciliar(s, [path], chunk_media=2).as_json()
     assert again["duplicates"] == partes[0].height
     assert again["applied"] == len(rows) - partes[0].height

@@ -17,7 +17,7 @@ from reconcile.apply import reconciliar
 from registry.db import get_engine
 from registry.tables import archivos_eventos, eventos
 from tests.callbacks.seed import contar
-from tests.reconcile.test_chunks import T0, _snapshot, _store, _write
+from tests.reconcile.test_chunks import T0, _snapshot, _store, _write, crash_at_chunk
 
 
 def _no_parse(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -27,16 +27,17 @@ def _no_parse(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(rapply, "validar_bytes", refuse)
 
 
-def _settings(db_settings: Settings) -> Settings:
-    return db_settings.model_copy(update={"now": T0 + timedelta(hours=1)})
+def _imported(db_settings: Settings, tmp_path: Path) -> tuple[Settings, list[dict], Path]:
+    """A seeded store, an hour after the sends, and its event file (not yet imported)."""
+    s = db_settings.model_copy(update={"now": T0 + timedelta(hours=1)})
+    _, rows = _store(s)
+    return s, rows, _write(tmp_path / "eventos.jsonl", rows)
 
 
 def test_reimport_of_an_imported_file_is_skipped(
     db_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    s = _settings(db_settings)
-    _, rows = _store(s)
-    path = _write(tmp_path / "eventos.jsonl", rows)
+    s, rows, path = _imported(db_settings, tmp_path)
     first = reconciliar(s, [path], chunk_media=2).as_json()
     assert first["applied"] == len(rows) and first["validated"] >= 3
     with get_engine(s).connect() as conn:
@@ -56,19 +57,8 @@ def test_reimport_of_an_imported_file_is_skipped(
 def test_crash_mid_import_is_finished_by_the_rerun(
     db_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    s = _settings(db_settings)
-    _, rows = _store(s)
-    path = _write(tmp_path / "eventos.jsonl", rows)
-    real = rapply.aplicar
-    calls: list[int] = []
-
-    def crash_last(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        calls.append(1)
-        if len(calls) == 3:  # the last of three chunks: the one that records the file
-            raise RuntimeError("kill -9 in the last chunk")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(rapply, "aplicar", crash_last)
+    s, rows, path = _imported(db_settings, tmp_path)
+    crash_at_chunk(monkeypatch, 3)  # the last of three chunks: the one that records the file
     with pytest.raises(RuntimeError):
         reconciliar(s, [path], chunk_media=2)
     engine = get_engine(s)
@@ -76,7 +66,7 @@ def test_crash_mid_import_is_finished_by_the_rerun(
     assert 0 < done < len(rows)
     assert contar(engine, archivos_eventos) == 0  # not imported whole: not recorded
 
-    monkeypatch.setattr(rapply, "aplicar", real)
+    monkeypatch.undo()
     again = reconciliar(s, [path], chunk_media=2).as_json()  # parsed again, finished
     assert again["duplicates"] == done and again["applied"] == len(rows) - done
     assert contar(engine, eventos) == len(rows)
@@ -90,9 +80,7 @@ def test_crash_mid_import_is_finished_by_the_rerun(
 def test_edited_file_is_not_skipped(
     db_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    s = _settings(db_settings)
-    _, rows = _store(s)
-    path = _write(tmp_path / "eventos.jsonl", rows)
+    s, rows, path = _imported(db_settings, tmp_path)
     reconciliar(s, [path])
     parsed: list[Path] = []
     real = rapply.validar_bytes
