@@ -227,6 +227,7 @@ def vencer(conn: Connection, settings: Settings, *, now: datetime | None = None)
 # readers and other writers get a turn between chunks. Every event of a medium lands in the chunk
 # of that medium, so each medium's events are still decided together, in time order.
 CHUNK_MEDIA = 100_000
+_RESOLVER = 250_000  # events resolved to their medium at once when splitting an import
 
 
 def reconciliar(
@@ -334,12 +335,20 @@ def trozos(
             .select("tipo", "token_hash", "rfc", "telefono", "referencia")
             .with_columns(seq=pl.int_range(0, pl.len(), dtype=pl.Int64))
         )
-        prep, _ = io.preparar(conn, key, seq, con_codigos=False)
-    del seq
+        # In slices against one snapshot of the media: the joins of a million lines at once were
+        # the import's peak memory (polars keeps what it allocated).
+        med = io.leer_medios(conn)
+        resueltos = [
+            io.preparar(conn, key, seq.slice(i, _RESOLVER), con_codigos=False, medios=med)[0][
+                "medio_id"
+            ]  # sorted by seq, and each slice is a run of seq: concatenated in seq order
+            for i in range(0, seq.height, _RESOLVER)
+        ]
+    del seq, med
     medio = pl.Series("medio_id", [None] * eventos.height, dtype=pl.Int64).scatter(
-        nuevos, prep.sort("seq")["medio_id"]
+        nuevos, pl.concat(resueltos)
     )
-    del prep
+    del resueltos
     rango = medio.rank("dense") - 1  # 0, 1, ... over the distinct media, by id
     trozo = (rango // chunk_media).fill_null(0).cast(pl.Int64).alias("_trozo")
     partes = eventos.with_columns(trozo).partition_by("_trozo", maintain_order=True, as_dict=True)

@@ -109,8 +109,12 @@ def test_crash_between_chunks_then_rerun(
     )
 
 
-def test_chunked_equals_one_transaction(db_settings: Settings, tmp_path: Path) -> None:
-    """Same seeded store twice (same secrets): chunked and unchunked runs agree row for row."""
+def test_chunked_equals_one_transaction(
+    db_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same seeded store twice (same secrets): chunked and unchunked runs agree row for row (the
+    chunked run resolves its media in slices of three events)."""
+    monkeypatch.setattr(rapply, "_RESOLVER", 3)
     s = db_settings.model_copy(update={"now": T0 + timedelta(hours=1)})
     media, rows = _store(s)
     path = _write(tmp_path / "eventos.jsonl", rows)
