@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     send_max_attempts: int = 6
     send_backoff_seconds: float = 30.0
     max_sends_per_medium: int = 5
+    # Reminders (`buzon recordar`): pending media whose deadline is this close get one reminder.
+    recordatorio_horas: int = 24
 
     # Callbacks
     webhook_secret: SecretStr | None = None

@@ -33,6 +33,7 @@ from delivery.recorder import Recorder
 from delivery.render import Message, render, warn_long_sms
 from delivery.secrets import load_key
 from delivery.transports import Transport, for_canal
+from registry.reader.recordatorios import RECORDATORIO
 from registry.ventanas import antes_del, plazo_envio
 
 log = logging.getLogger(__name__)
@@ -204,6 +205,8 @@ def _message(settings: Settings, row: Due) -> Message:
     plazo = plazo_envio(
         mecanismo, row.envios, row.vence_en, settings.clock(), settings.validity_hours
     )
+    if row.tipo == RECORDATORIO and row.vence_en is not None:
+        plazo = row.vence_en  # a reminder repeats its live send's deadline, unchanged
     context = {
         "rfc": row.rfc,
         "nombre": row.nombre,

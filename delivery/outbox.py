@@ -15,17 +15,20 @@ Exactly-once protocol for one row (the dispatcher runs (b) between these):
 
 from __future__ import annotations
 
+import hmac
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, Row, bindparam, func, select, update
 
 from buzon.errors import DeliveryError, PermanentDeliveryError
 from buzon.settings import Settings
 from delivery import secrets as sec
 from registry import transitions
+from registry.clock import utc
+from registry.reader.recordatorios import RECORDATORIO
 from registry.sql import batches
 from registry.tables import alcances, medios, outbox, particulares
 from registry.transitions import ENVIAR, NO_ENTREGAR
@@ -84,6 +87,7 @@ def prepare(
             medios.c.folio,
             medios.c.valor,
             medios.c.envios,
+            medios.c.secreto_hash,
             medios.c.vence_en,
         )
         .join(medios, medios.c.id == outbox.c.medio_id)
@@ -126,6 +130,11 @@ def prepare(
                 nonces.append({"oid": r.id, "nonce": nonce})
             item.secret, digest = sec.secret_for(key, r.canal, r.medio_id, nonce)
             armed.append({"mid": r.medio_id, "oid": r.id, "digest": digest})
+        elif r.tipo == RECORDATORIO:
+            motivo = _recordatorio(key, now, r, item)
+            if motivo is not None:
+                discarded.append({"oid": r.id, "error": motivo})
+                continue
         due.append(item)
     _rps_de_correos(conn, due)
     if discarded:
@@ -148,6 +157,22 @@ def prepare(
 
 
 _b = bindparam
+
+
+def _recordatorio(key: bytes, now: datetime, r: Row, item: Due) -> str | None:
+    """Arm a reminder with its live send's secret (derived again from the nonce it carries);
+    the reason to discard it instead when that secret is no longer the medium's live one (a
+    resend, wrong codes, validation) or its deadline has passed. It changes nothing in ``medios``.
+    """
+    if r.estado != ENVIAR.a or r.nonce is None or r.secreto_hash is None:
+        return f"recordatorio sin código vigente (medio en estado {r.estado})"
+    if r.vence_en is None or utc(r.vence_en) <= utc(now):
+        return "recordatorio después del vencimiento"
+    secret, digest = sec.secret_for(key, r.canal, r.medio_id, r.nonce)
+    if not hmac.compare_digest(digest, r.secreto_hash):
+        return "recordatorio de un código que ya no es el vigente"
+    item.secret, item.vence_en = secret, utc(r.vence_en)
+    return None
 
 
 def _rps_de_correos(conn: Connection, due: list[Due]) -> None:

@@ -147,6 +147,8 @@ def render(
 ) -> Message:
     """Render one outbox row. ``context``: rfc, nombre, folio, medio, and codigo/token if any."""
     base = public_url.rstrip("/")
+    if tipo == "recordatorio":  # the live send's codigo/token and its own plazo, in other words
+        return _recordatorio(outbox_id, canal, destino, context, base, email_from)
     env = environment()
     if canal == "sms":
         if tipo == "verificacion":
@@ -221,4 +223,27 @@ def email_bytes(message: Message, email_from: str, date: datetime) -> bytes:
             b"\r\n",
             f"--{boundary}--\r\n".encode(),
         )
+    )
+
+
+# Reminders (``buzon recordar``): the live send's code or link again, with its deadline.
+ASUNTO_RECORDATORIO = "Recordatorio: valida tu correo electrónico para el Buzón IMSS"
+
+
+def _recordatorio(
+    outbox_id: int, canal: str, destino: str, ctx: dict, base: str, de: str
+) -> Message:
+    if canal == "sms":
+        text = render_sms("recordatorio_sms.txt.j2", ctx, enlace=f"{base}/celular")
+        return Message(outbox_id=outbox_id, canal="sms", to=e164(destino), text=text)
+    env = environment()
+    ctx = {**ctx, "enlace": f"{base}/v/{ctx['token']}"}
+    return Message(
+        outbox_id=outbox_id,
+        canal="correo",
+        to=destino,
+        subject=ASUNTO_RECORDATORIO,
+        text=env.get_template("recordatorio_correo.txt.j2").render(ctx),
+        html=env.get_template("recordatorio_correo.html.j2").render(ctx),
+        message_id=message_id(outbox_id, de),
     )

@@ -20,6 +20,7 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from buzon.settings import Settings
 from flows.reconcile import reconcile_flow
+from flows.remind import remind_flow
 from flows.server import local_server, prefect_env
 
 ZONA = "America/Mexico_City"
@@ -43,6 +44,12 @@ def programas(cron_reconcile: str = "*/15 * * * *") -> list[Programa]:
             "buzon-reconcile",
             cron_reconcile,
             "Importa la bandeja de eventos, aplica lo nuevo y vence lo que pasó de 72 horas.",
+        ),
+        Programa(
+            remind_flow,
+            "buzon-recordar",
+            "0 * * * *",
+            "Recuerda su enlace o código a cada medio pendiente que vence en 24 horas o menos.",
         ),
     ]
 

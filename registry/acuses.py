@@ -1,19 +1,22 @@
 """Acuses: the cadena original (a contract with verifiers, pinned in docs/FOLIOS_Y_ACUSES.md), its
 sello digital, and the rows in ``acuses``.
 
-Cadena original, one line::
+Cadena original 4.0, one line::
 
-    ||3.0|folio|fecha|tipo|rfc|mecanismo|medio|estado|rps||      (every kind but terminos)
-    ||3.1|folio|fecha|tipo|rfc|mecanismo|medio|estado|rps|tyc_version|tyc_sha256|numero_certificado
-        |solicitud|cadena_firmada_sha256|firma|rfc_representante|numero_certificado_representante
-        |firma_representante||                                    (terminos, one line)
+    ||4.0|folio|fecha|tipo|rfc|nombre|mecanismo|medio|estado|rps|folio_registro||
 
-The terminos acuse's sello covers the signed request (by its SHA-256), the certificate numbers and
-the firmas themselves; the firmas cover the request's exact bytes (``cadena_firmada``).
+and for terminos the same fields followed by (one line)
+``|tyc_version|tyc_sha256|numero_certificado|solicitud|cadena_firmada_sha256|firma|rfc_representante
+|numero_certificado_representante|firma_representante``. The terminos acuse's sello covers the
+signed request (by its SHA-256), the certificate numbers and the firmas themselves; the firmas
+cover the request's exact bytes (``cadena_firmada``).
 
 ``fecha`` is ISO 8601 to the second in America/Mexico_City with its offset; ``rps`` the associated
-Registros Patronales, sorted, comma-separated (empty when none). Values are escaped by
-:func:`escapar`. Kinds: registro, actualizacion, validacion, baja, terminos.
+Registros Patronales, sorted, comma-separated (empty when none); ``folio_registro`` the folio of
+the registration a validación settles (empty for every other kind). Values are escaped by
+:func:`escapar`. Kinds: registro, actualizacion, validacion, baja, terminos. Acuses issued as 3.0
+(no ``nombre``, no ``folio_registro``) keep their stored cadena and still verify;
+:func:`campos` reads both layouts.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from buzon.errors import RegistryError
 from buzon.settings import Settings
@@ -33,14 +36,24 @@ from registry import folios as folios_mod
 from registry.folios import TZ
 from registry.sql import bulk_insert
 from registry.tables import acuses as acuses_table
+from registry.tables import medios, particulares
 from signers.seal import Sello, Sellos
 
-VERSION = "3.0"
+VERSION = "4.0"
 TIPOS = ("registro", "actualizacion", "validacion", "baja", "terminos")
-CAMPOS = ("folio", "fecha", "tipo", "rfc", "mecanismo", "medio", "estado", "rps")
+CAMPOS = (
+    "folio",
+    "fecha",
+    "tipo",
+    "rfc",
+    "nombre",
+    "mecanismo",
+    "medio",
+    "estado",
+    "rps",
+    "folio_registro",
+)
 CAMPOS_TERMINOS = ("tyc_version", "tyc_sha256", "numero_certificado")
-# Cadena 3.1 (terminos only; other kinds stay 3.0): what the firmas were made over, and the firmas.
-VERSION_TERMINOS = "3.1"
 CAMPOS_FIRMAS = (
     "solicitud",
     "cadena_firmada_sha256",
@@ -58,6 +71,14 @@ COLUMNAS_FIRMAS = (
     "numero_certificado_representante",
     "certificado_pem_representante",
 )
+_CAMPOS_3 = ("folio", "fecha", "tipo", "rfc", "mecanismo", "medio", "estado", "rps")
+# Every layout ever issued, to read (never to issue) the acuses issued with them: 3.0; 3.1
+# (terminos with its firmas, before the name and the registration folio); 4.0.
+CAMPOS_POR_VERSION = {
+    "3.0": _CAMPOS_3,
+    "3.1": _CAMPOS_3 + CAMPOS_TERMINOS + CAMPOS_FIRMAS,
+    VERSION: CAMPOS,
+}
 _WS = re.compile(r"\s+")
 
 
@@ -106,11 +127,48 @@ def cadena_original(acuse: dict[str, Any]) -> str:
     values = dict(acuse, fecha=fecha_local(acuse["fecha"]), rps=rps_texto(acuse.get("rps")))
     version, campos = VERSION, CAMPOS
     if acuse["tipo"] == "terminos":
-        version, campos = VERSION_TERMINOS, CAMPOS + CAMPOS_TERMINOS + CAMPOS_FIRMAS
+        campos = CAMPOS + CAMPOS_TERMINOS + CAMPOS_FIRMAS
         firmada = acuse.get("cadena_firmada")
         if firmada is not None:
             values["cadena_firmada_sha256"] = hashlib.sha256(firmada.encode("utf-8")).hexdigest()
     return "||" + "|".join([version] + [escapar(values.get(c)) for c in campos]) + "||"
+
+
+def campos(cadena: str) -> dict[str, str]:
+    r"""The fields of a cadena original of any issued version (``version`` included).
+
+    >>> campos("||3.0|BI-1|2024-08-08T11:42:45-06:00|baja|EKU9003173C9|correo|a@b|baja|||")["tipo"]
+    'baja'
+    >>> campos(r"||4.0|BI-2|f|registro|R|Ana \| Cía|correo|a@b.mx|registrado||||")["nombre"]
+    'Ana | Cía'
+    """
+    if not (cadena.startswith("||") and cadena.endswith("||")):
+        raise RegistryError("cadena original mal formada")
+    partes: list[str] = []
+    actual: list[str] = []
+    escape = False
+    for ch in cadena[2:-2]:
+        if escape:
+            actual.append(ch)
+            escape = False
+        elif ch == "\\":
+            escape = True
+        elif ch == "|":
+            partes.append("".join(actual))
+            actual = []
+        else:
+            actual.append(ch)
+    partes.append("".join(actual))
+    version, valores = partes[0], partes[1:]
+    nombres = CAMPOS_POR_VERSION.get(version)
+    if nombres is None:
+        raise RegistryError("versión de cadena original desconocida", version=version)
+    for cola in (CAMPOS_TERMINOS, CAMPOS_TERMINOS + CAMPOS_FIRMAS):  # a terminos acuse's tail
+        if len(valores) == len(nombres) + len(cola):
+            nombres = nombres + cola
+    if len(valores) != len(nombres):
+        raise RegistryError("cadena original con campos de más o de menos", version=version)
+    return {"version": version, **dict(zip(nombres, valores, strict=True))}
 
 
 def emitir(
@@ -173,6 +231,8 @@ class Emision:
                     "numero_certificado": a.get("numero_certificado"),
                     "certificado_pem": a.get("certificado_pem"),
                     **{c: a.get(c) for c in COLUMNAS_FIRMAS},
+                    "folio_registro": a.get("folio_registro") or None,
+                    "tyc_sha256": a.get("tyc_sha256"),
                 }
                 for a, cadena, s in zip(
                     self.completos[inicio:fin], self.cadenas[inicio:fin], sellos, strict=True
@@ -182,6 +242,42 @@ class Emision:
             inicio = fin
         if inicio != len(self.completos):
             raise RegistryError("faltan sellos", esperados=len(self.completos), sellos=inicio)
+
+
+def _folios_registro(conn: Connection, completos: list[dict[str, Any]]) -> None:
+    """A validación settles its medium's registration: its cadena names that folio."""
+    faltan = sorted(
+        {
+            a["medio_id"]
+            for a in completos
+            if a["tipo"] == "validacion" and not a.get("folio_registro") and a.get("medio_id")
+        }
+    )
+    if not faltan:
+        return
+    por_id: dict[int, str] = {}
+    for i in range(0, len(faltan), 5000):
+        q = select(medios.c.id, medios.c.folio).where(medios.c.id.in_(faltan[i : i + 5000]))
+        por_id.update({r.id: r.folio for r in conn.execute(q)})
+    for a in completos:
+        if a["tipo"] == "validacion" and not a.get("folio_registro"):
+            a["folio_registro"] = por_id.get(a.get("medio_id"))
+
+
+def _nombres(conn: Connection, completos: list[dict[str, Any]]) -> None:
+    """The cadena seals the particular's name: an upload without one takes the registry's."""
+    faltan = sorted({a["rfc"] for a in completos if not a.get("nombre")})
+    if not faltan:
+        return
+    por_rfc: dict[str, str | None] = {}
+    for i in range(0, len(faltan), 5000):
+        q = select(particulares.c.rfc, particulares.c.nombre).where(
+            particulares.c.rfc.in_(faltan[i : i + 5000])
+        )
+        por_rfc.update({r.rfc: r.nombre for r in conn.execute(q)})
+    for a in completos:
+        if not a.get("nombre"):
+            a["nombre"] = por_rfc.get(a["rfc"])
 
 
 def preparar(
@@ -204,6 +300,8 @@ def preparar(
     for a in completos:
         a.setdefault("fecha", now)
         a["rps"] = rps_texto(a.get("rps"))
+    _folios_registro(conn, completos)
+    _nombres(conn, completos)
     cadenas = [cadena_original(a) for a in completos]
     if not cadenas:
         return Emision(completos, cadenas, Sellos([]))

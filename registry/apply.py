@@ -83,6 +83,7 @@ class ApplyResult:
             "unchanged": self.unchanged,
             "bajas": self.bajas,
             "acuses": dict(self.acuses),
+            "rp_ajeno": self.rp_ajeno,
         }
 
 

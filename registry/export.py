@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,51 @@ from registry.tables import acuses, terminos_textos
 from signers.seal import Sello
 
 
-def exportar(conn: Connection, sello: Sello, out: Path, *, rfc: str | None = None) -> int:
+def linea(row: Any) -> dict[str, Any]:
+    """One acuse as a line of ``acuses.jsonl`` (a row or mapping with the ``acuses`` columns)."""
+    get = row.get if isinstance(row, Mapping) else lambda k: getattr(row, k, None)
+    rps = get("rps")
+    item = {
+        "folio": get("folio"),
+        "tipo": get("tipo"),
+        "fecha": fecha_local(get("fecha")),
+        "rfc": get("rfc"),
+        "nombre": get("nombre"),
+        "rps": rps.split(",") if rps else [],
+        "mecanismo": get("mecanismo"),
+        "medio": get("medio"),
+        "estado": get("estado"),
+        "cadena_original": get("cadena_original"),
+        "sello": get("sello"),
+    }
+    # Optional fields: the T&C firma and certificate number; cadena 4.0's registration folio
+    # (a validación) and the T&C text's digest.
+    for campo in ("firma", "folio_registro", "tyc_sha256", "numero_certificado"):
+        if get(campo) is not None:
+            item[campo] = get(campo)
+    # Signing requests: the exact bytes the firmas cover, when they differ from the acuse's
+    # cadena; a joint signature adds the representative's fields.
+    firmada = get("cadena_firmada")
+    if firmada is not None and firmada != get("cadena_original"):
+        item["cadena_firmada"] = firmada
+    if get("numero_certificado_representante") is not None:
+        for campo in (
+            "rfc_representante",
+            "numero_certificado_representante",
+            "firma_representante",
+        ):
+            item[campo] = get(campo)
+    return item
+
+
+def exportar(
+    conn: Connection,
+    sello: Sello,
+    out: Path,
+    *,
+    rfc: str | None = None,
+    rfcs: list[str] | None = None,
+) -> int:
     """Write ``out/acuses.jsonl`` (folio order) and ``out/sello.pem``; return the acuse count."""
     out.mkdir(parents=True, exist_ok=True)
     q = select(
@@ -50,34 +95,26 @@ def exportar(conn: Connection, sello: Sello, out: Path, *, rfc: str | None = Non
         acuses.c.firma_representante,
         acuses.c.numero_certificado_representante,
         acuses.c.certificado_pem_representante,
+        acuses.c.folio_registro,
+        acuses.c.tyc_sha256,
     ).order_by(acuses.c.folio)
     if rfc is not None:
         q = q.where(acuses.c.rfc == rfc)
+    if rfcs is not None:
+        q = q.where(acuses.c.rfc.in_(rfcs))
     n = 0
     tmp = out / ".acuses.jsonl.tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
         for row in conn.execution_options(stream_results=True, yield_per=2000).execute(q):
-            item = {
-                "folio": row.folio,
-                "tipo": row.tipo,
-                "fecha": fecha_local(row.fecha),
-                "rfc": row.rfc,
-                "nombre": row.nombre,
-                "rps": row.rps.split(",") if row.rps else [],
-                "mecanismo": row.mecanismo,
-                "medio": row.medio,
-                "estado": row.estado,
-                "cadena_original": row.cadena_original,
-                "sello": row.sello,
-            }
-            if row.firma is not None:
-                item["firma"] = row.firma
+            item = linea(row)
+            # T&C acuses: the particular's (and a representative's) FIEL certificate, so each
+            # firma verifies with openssl alone (certificados/<numero_certificado>.pem).
             if row.numero_certificado is not None:
-                item["numero_certificado"] = row.numero_certificado
-                # T&C acuses: the particular's FIEL certificate, so the firma verifies with
-                # openssl alone (certificados/<numero_certificado>.pem). The number is 20 digits.
                 _write_certificado(out, row.numero_certificado, row.certificado_pem)
-            _firmas(item, row, out)
+            if row.numero_certificado_representante is not None:
+                _write_certificado(
+                    out, row.numero_certificado_representante, row.certificado_pem_representante
+                )
             fh.write(json.dumps(item, ensure_ascii=False) + "\n")
             n += 1
     os.replace(tmp, out / "acuses.jsonl")
@@ -98,18 +135,6 @@ def _write_terminos(conn: Connection, out: Path) -> None:
         (folder / f"{r.sha256}.txt").write_bytes(r.texto.encode("utf-8"))
     indice = "".join(f"{r.version}\t{r.sha256}\n" for r in rows)
     (folder / "versiones.tsv").write_text("version\tsha256\n" + indice, encoding="utf-8")
-
-
-def _firmas(item: dict, row: Any, out: Path) -> None:
-    """Signing-request fields of a T&C acuse (additive: absent on older acuses)."""
-    if row.cadena_firmada is not None and row.cadena_firmada != row.cadena_original:
-        item["cadena_firmada"] = row.cadena_firmada
-    if row.numero_certificado_representante is None:
-        return
-    item["rfc_representante"] = row.rfc_representante
-    item["numero_certificado_representante"] = row.numero_certificado_representante
-    item["firma_representante"] = row.firma_representante
-    _write_certificado(out, row.numero_certificado_representante, row.certificado_pem_representante)
 
 
 def _write_certificado(out: Path, numero: str, pem: str | None) -> None:

@@ -1,5 +1,6 @@
 """Queueing outbox rows: the one insert of a message to send (verification by apply and resend,
-confirmation by reconcile). Claiming and recording sends is ``delivery.outbox``'s work."""
+confirmation by reconcile, reminder by ``buzon recordar``). Claiming and recording sends is
+``delivery.outbox``'s work."""
 
 from __future__ import annotations
 
@@ -26,12 +27,15 @@ def _fila(row: Mapping, now: datetime) -> dict[str, Any]:
         "intentos": 0,
         "proximo_intento": row.get("proximo_intento") or now,
         "creado_en": now,
+        # A reminder carries its live send's nonce: same code/link, no new secret.
+        "nonce": row.get("nonce"),
     }
 
 
 def queue(conn: Connection, rows: Iterable[Mapping], *, now: datetime) -> int:
     """Insert pending outbox rows; each needs ``medio_id``, ``tipo`` ('verificacion' |
-    'confirmacion'), and ``canal`` + ``destino`` or the medium's ``mecanismo`` + ``valor``
+    'confirmacion' | 'recordatorio', the last with its live send's ``nonce``), and ``canal`` +
+    ``destino`` or the medium's ``mecanismo`` + ``valor``
     (optionally ``proximo_intento``). ``executemany`` on SQLite, ``COPY`` on PostgreSQL, in the
     caller's transaction. Returns the count."""
     values = [_fila(r, now) for r in rows]

@@ -19,13 +19,13 @@ from typing import Any
 
 from sqlalchemy import Engine, bindparam, insert, select, update
 
-from buzon.errors import ConfigError
 from buzon.settings import Settings
 from registry import folios as folios_mod
+from registry import terminos
 from registry.acuses import escapar, fecha_local
 from registry.listos import YA_ACTIVADO, Resultado, candidatos
 from registry.sql import batches
-from registry.tables import particulares, solicitudes, terminos_textos
+from registry.tables import particulares, solicitudes
 from schemas.rfc import compact
 from signers import solicitud as sol
 from signers.tyc import Tyc
@@ -45,22 +45,6 @@ def cadena_solicitud(folio: str, fecha: datetime, rfc: str, tyc: Tyc) -> str:
     """The request cadena (docs/FOLIOS_Y_ACUSES.md): what the holder's firma covers."""
     campos = [sol.PREFIJO, sol.VERSION, folio, fecha_local(fecha), rfc, tyc.version, tyc.sha256]
     return "||" + "|".join(escapar(c) for c in campos) + "||"
-
-
-def _guardar_texto(conn: Any, tyc: Tyc) -> None:
-    """Store the exact T&C text of this version once; one version never names two texts."""
-    found = conn.execute(
-        select(terminos_textos.c.sha256).where(terminos_textos.c.version == tyc.version)
-    ).scalar_one_or_none()
-    if found is None:
-        conn.execute(
-            insert(terminos_textos).values(version=tyc.version, sha256=tyc.sha256, texto=tyc.texto)
-        )
-    elif found != tyc.sha256:
-        raise ConfigError(
-            f"la versión {tyc.version} de los términos ya se usó con otro texto; "
-            "indique otra BUZON_TYC_VERSION"
-        )
 
 
 def open_solicitudes(
@@ -83,7 +67,7 @@ def open_solicitudes(
     with engine.begin() as conn:
         plan = candidatos(conn, wanted)
         listos = plan.activated
-        _guardar_texto(conn, tyc)
+        terminos.guardar(conn, tyc, now)
         abiertas: dict[str, Any] = {}
         for part in batches(listos):
             # Lock the particulares: two runs never open two requests for one RFC.

@@ -169,6 +169,10 @@ acuses = Table(
     Column("firma_representante", Text, nullable=True),
     Column("numero_certificado_representante", String(20), nullable=True),
     Column("certificado_pem_representante", Text, nullable=True),
+    # Cadena 4.0: a validación names the registration folio it settles; a terminos acuse points
+    # at the exact text signed (terminos_textos.sha256).
+    Column("folio_registro", String(24), nullable=True),
+    Column("tyc_sha256", String(64), nullable=True),
 )
 
 # Folio allocation: one row holding the last folio instant handed out (ms since epoch).
@@ -184,7 +188,7 @@ outbox = Table(
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("medio_id", BigInteger, ForeignKey("medios.id"), nullable=False, index=True),
-    Column("tipo", String(16), nullable=False),  # 'verificacion' | 'confirmacion'
+    Column("tipo", String(16), nullable=False),  # 'verificacion' | 'confirmacion' | 'recordatorio'
     Column("canal", String(8), nullable=False),  # 'correo' | 'sms'
     Column("destino", String(320), nullable=False),
     # 'pendiente' -> 'enviado' | 'fallido' | 'descartado'
@@ -232,6 +236,50 @@ auditoria = Table(
     Index("ix_auditoria_entidad", "entidad", "entidad_id"),
 )
 
+# --- reports (issue 12) ---------------------------------------------------------------------
+
+# One row per ``buzon apply`` run (also runs without rejections), so the report knows which upload
+# was the last one.
+cargas = Table(
+    "cargas",
+    metadata,
+    Column("corrida", String(40), primary_key=True),
+    Column("en", TS, nullable=False),
+    Column("archivos", Text, nullable=False),  # the uploaded file names, comma-separated
+    Column("entradas", Integer, nullable=False),
+    Column("rechazadas", Integer, nullable=False),
+)
+
+# Every rejection of every ``buzon apply`` run (run, file, sheet, row, column, code), so the report
+# can show the last upload's rejections. ``corrida`` is one id per run; rows are never updated.
+rechazos = Table(
+    "rechazos",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("corrida", String(40), nullable=False, index=True),
+    Column("en", TS, nullable=False),
+    Column("archivo", Text, nullable=False),
+    Column("hoja", Text, nullable=True),
+    Column("fila", Integer, nullable=True),
+    Column("columna", Text, nullable=True),
+    Column("valor", Text, nullable=True),
+    Column("codigo", String(32), nullable=False),
+    Column("mensaje", Text, nullable=True),
+)
+
+# The exact Terms and Conditions text of each version signed, stored once; the T&C acuse refers
+# to it by ``acuses.tyc_sha256`` (the digest the cadena seals), so a printed acuse and a bundle
+# carry the very text that was signed.
+terminos_textos = Table(
+    "terminos_textos",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("version", String(64), nullable=False),
+    Column("origen", String(16), nullable=False),  # 'proyecto' | 'operador'
+    Column("texto", Text, nullable=False),
+    Column("creado_en", TS, nullable=False),
+)
+
 # Issue 11 (guide section VIII): RFCs whose Buzón was activated before 06/08/2024 already comply
 # (registered media and signed T&C under the 2020 rules). ``buzon activados importar`` records
 # them here and sets ``particulares.estado = 'activado_previo'``; origen = ``archivo:hoja:fila``.
@@ -256,6 +304,9 @@ __all__ = [
     "outbox",
     "eventos",
     "auditoria",
+    "cargas",
+    "rechazos",
+    "terminos_textos",
     "activaciones_previas",
 ]
 
@@ -290,16 +341,7 @@ representantes = Table(
     Column("designado_en", TS, nullable=False),
 )
 
-# The exact T&C text of every version ever put in a request (the acuse names version + sha256).
-terminos_textos = Table(
-    "terminos_textos",
-    metadata,
-    Column("version", String(64), primary_key=True),
-    Column("sha256", String(64), nullable=False),
-    Column("texto", Text, nullable=False),
-)
-
-__all__ += ["solicitudes", "representantes", "terminos_textos"]
+__all__ += ["solicitudes", "representantes"]
 
 # --- imported event files (issue 10, performance) ---------------------------------------------
 

@@ -61,3 +61,18 @@ def safe_filename(text: str) -> str:
     text = text.replace("&", "y")
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^A-Za-z0-9._-]", "_", ascii_text) or "_"
+
+
+def rfc_filename(rfc: str) -> str:
+    """A file name for an RFC that never collides: ``&`` -> ``y``, ``Ñ`` -> ``n`` (RFC letters
+    are upper case, so the lower-case stand-ins cannot meet a real letter).
+
+    >>> rfc_filename('AB&Ñ900101AB1'), rfc_filename('ABYN900101AB1')
+    ('AByn900101AB1', 'ABYN900101AB1')
+    """
+    return safe_filename(rfc.replace("&", "y").replace("Ñ", "n"))
+
+
+def neutralize_all(frame: pl.DataFrame) -> pl.DataFrame:
+    """:func:`neutralize` on every text column of ``frame``."""
+    return frame.with_columns(neutralize(c) for c, t in frame.schema.items() if t == pl.String)

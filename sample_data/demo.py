@@ -119,8 +119,17 @@ def main() -> None:
 
     step("7. Estado final y acuses verificables con openssl")
     buzon("status", env=later)
-    buzon("acuses", "--out", str(OUT / "acuses"), env=later)
-    print(f"\nListo. Estado en {HOME}, acuses y reportes en {OUT}.")
+    buzon("acuses", "--out", str(OUT / "acuses"), "--pdf", env=later)
+
+    step("8. Reporte por RP (xlsx, CSV, HTML) y paquetes de acuses firmados; verificarlos")
+    reporte = OUT / "reporte"
+    buzon("report", "--out", str(reporte), env=later)
+    paquetes = sorted(str(p) for p in (reporte / "acuses").glob("*.zip"))
+    buzon("verify", *paquetes, env=later)
+    print(f"\nListo. Estado en {HOME}.")
+    print(f"   Reporte: {reporte / 'estado.html'} (y estado.xlsx, estado_por_rp.csv, medios.csv)")
+    print(f"   Paquetes de acuses: {reporte / 'acuses'} ({len(paquetes)} ZIP, verificados)")
+    print(f"   PDF de cada acuse: {OUT / 'acuses' / 'pdf'}")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,9 @@ from buzon.errors import ConfigError
 from buzon.files import PRIVATE_FILE, atomic_write, private_dir
 from buzon.settings import Settings
 
+# The embedded default's certificate says in its subject that it is a demonstration seal; every
+# printed acuse sealed with it carries this mark (reports/pdf.py). A configured seal carries none.
+MARCA_DEMO = "DEMOSTRACIÓN — SIN VALIDEZ OFICIAL"
 KEY_FILE = "sello.key.pem"
 CERT_FILE = "sello.cert.pem"
 # Below this a thread pool costs more than it saves. cryptography releases the GIL while signing,
@@ -97,9 +100,19 @@ class Sello:
         """The certificate serial as decimal digits (what acuses cite)."""
         return str(self.certificate.serial_number)
 
+    @property
+    def demo(self) -> bool:
+        """Whether this is a demonstration seal (its certificate subject says so)."""
+        return es_demo(self.certificate)
+
     def sign(self, text: str) -> str:
         """Base64 RSA PKCS#1 v1.5 SHA-256 signature over ``text`` encoded as UTF-8."""
         raw = self.key.sign(text.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256())
+        return base64.b64encode(raw).decode("ascii")
+
+    def sign_bytes(self, data: bytes) -> str:
+        """Base64 RSA PKCS#1 v1.5 SHA-256 signature over raw bytes (a bundle's manifest)."""
+        raw = self.key.sign(data, padding.PKCS1v15(), hashes.SHA256())
         return base64.b64encode(raw).decode("ascii")
 
     def sign_many(self, texts: Iterable[str]) -> list[str]:
@@ -125,15 +138,24 @@ class Sello:
 
     def verify(self, text: str, sello: str) -> bool:
         """Whether ``sello`` is this certificate's signature over ``text``."""
-        from cryptography.exceptions import InvalidSignature
+        return verifica(self.certificate, text.encode("utf-8"), sello)
 
-        try:
-            self.certificate.public_key().verify(  # type: ignore[call-arg]
-                base64.b64decode(sello), text.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256()
-            )
-        except (InvalidSignature, ValueError):
-            return False
-        return True
+
+def verifica(certificate: x509.Certificate, data: bytes, firma: str) -> bool:
+    """Whether the base64 ``firma`` is ``certificate``'s RSA PKCS#1 v1.5 SHA-256 signature over
+    ``data`` (sellos, e.firma signatures, bundle manifests)."""
+    from cryptography.exceptions import InvalidSignature
+
+    key = certificate.public_key()
+    if not isinstance(key, rsa.RSAPublicKey):
+        return False
+    try:
+        key.verify(
+            base64.b64decode(firma, validate=True), data, padding.PKCS1v15(), hashes.SHA256()
+        )
+    except (InvalidSignature, ValueError):
+        return False
+    return True
 
 
 class Sellos:
@@ -211,11 +233,18 @@ def _ensure_default(keys_dir: Path) -> tuple[Path, Path]:
     return key_path, cert_path
 
 
+def es_demo(certificate: x509.Certificate) -> bool:
+    """A certificate whose subject names it a demonstration seal (also the older embedded ones,
+    whose organization read «buzon-masivo (sello de demostración)»)."""
+    return any("demostración" in str(a.value).lower() for a in certificate.subject)
+
+
 def _self_signed(key: rsa.RSAPrivateKey) -> x509.Certificate:
     name = x509.Name(
         [
             x509.NameAttribute(NameOID.COUNTRY_NAME, "MX"),
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "buzon-masivo (sello de demostración)"),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, MARCA_DEMO),
             x509.NameAttribute(NameOID.COMMON_NAME, "Sello digital de acuses buzon-masivo"),
         ]
     )

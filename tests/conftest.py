@@ -16,6 +16,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import ocsp
+from hypothesis import HealthCheck
+from hypothesis import settings as settings_hypothesis
 from sqlalchemy import create_engine
 
 from buzon.settings import Settings
@@ -33,6 +35,27 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+# Property tests: a seed-pinned, few-second profile by default (CI); BUZON_HYPOTHESIS_PROFILE=largo
+# for a long, randomised run. Read here, once, because profiles must exist before tests collect.
+settings_hypothesis.register_profile(
+    "ci",
+    derandomize=True,
+    max_examples=25,
+    stateful_step_count=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    print_blob=True,
+)
+settings_hypothesis.register_profile(
+    "largo",
+    max_examples=400,
+    stateful_step_count=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    print_blob=True,
+)
+settings_hypothesis.load_profile(os.environ.get("BUZON_HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)

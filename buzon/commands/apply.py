@@ -90,6 +90,17 @@ def apply(
         sello=sello,
         progress=show if verbose else None,
     )
+    # The run's rejections, for the report's «Rechazos» sheet (issue 12).
+    from registry.rechazos import guardar as guardar_rechazos
+    from reports.plan_outputs import rejection_rows
+
+    guardar_rechazos(
+        engine,
+        rejection_rows(result),
+        settings.clock(),
+        archivos=[f.name for f in files],
+        entradas=result.summary["entries"],
+    )
     if out is not None:
         from reports.plan_outputs import write_plan_outputs
 
@@ -105,3 +116,9 @@ def apply(
         f"Acuses: registro {a['registro']:,}, actualización {a['actualizacion']:,}, "
         f"baja {a['baja']:,}"
     )
+    if applied.rp_ajeno:
+        # The plan saw the RP free; another RFC registered it before this apply wrote.
+        click.echo(
+            f"Omitidas: {applied.rp_ajeno:,} entradas cuyo registro patronal ya pertenece a otro "
+            "RFC; revise la carga con «buzon plan»"
+        )

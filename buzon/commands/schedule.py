@@ -39,6 +39,8 @@ def schedule(cron: str, cada: int | None) -> None:
     """Ejecuta las tareas programadas hasta que se detenga (Ctrl-C).
 
     Conciliación cada 15 minutos (importa la bandeja de eventos $BUZON_HOME/eventos/entrada).
+    Recordatorios cada hora (`buzon recordar`: el mismo enlace o código a cada medio pendiente
+    que vence en BUZON_RECORDATORIO_HORAS, 24 por omisión).
     Con PREFECT_API_URL usa ese servidor de Prefect; sin él, inicia uno local en
     $BUZON_HOME/prefect y lo detiene al salir. Para varias máquinas, use prefect.yaml con
     `prefect deploy --all` y trabajadores de Prefect.

@@ -4,6 +4,10 @@
   one medium by (rfc, mecanismo, medio), and what plan's limits count (:func:`registro_reader`).
 - :mod:`registry.reader.diff`: what applying one chunk of entries would change (apply's diff).
 - :mod:`registry.reader.estados`: media counts by state, per RFC and per RP (``buzon status``).
+- :mod:`registry.reader.reporte`: everything ``buzon report`` reads (frames per table, acuses
+  streamed for PDFs and bundles, the T&C texts, the last upload's rejections).
+- :mod:`registry.reader.recordatorios`: media due a reminder before their deadline
+  (``buzon recordar``).
 - :mod:`registry.reader.todos`: every registered RP of given RFCs (an RP cell «TODOS»).
 
 Writes live elsewhere; nothing here changes the store.
@@ -23,6 +27,11 @@ from registry.reader.medios import (
     read_rps,
     registro_reader,
 )
+from registry.reader.recordatorios import (
+    PorRecordar,
+    read_por_recordar,
+    read_recordatorios_pendientes,
+)
 from registry.reader.todos import rps_loader
 
 __all__ = [
@@ -30,6 +39,7 @@ __all__ = [
     "Alcance",
     "Cambios",
     "Clave",
+    "PorRecordar",
     "count_estados",
     "find_medio",
     "read_activos",
@@ -37,6 +47,8 @@ __all__ = [
     "read_cambios",
     "read_duenos",
     "read_nombres",
+    "read_por_recordar",
+    "read_recordatorios_pendientes",
     "read_rps",
     "registro_reader",
     "rps_loader",

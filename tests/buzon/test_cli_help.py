@@ -27,6 +27,8 @@ def test_the_pipeline_commands_exist() -> None:
     names = {path[0] for path in COMMANDS}
     assert {"plan", "apply", "send", "resend", "serve", "reconcile", "schedule"} <= names
     assert {"activate", "status", "baja", "acuses", "efirma", "db"} <= names
+    assert {"report", "verify"} <= names
+    assert "recordar" in names
 
 
 @pytest.mark.parametrize("path", COMMANDS, ids=" ".join)

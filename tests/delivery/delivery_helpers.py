@@ -6,7 +6,10 @@ import asyncio
 import email
 import email.policy
 import json
+import os
+import signal
 import socket
+import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -99,6 +102,19 @@ class SmtpHandler:
 class SmtpServer:
     handler: SmtpHandler
     port: int
+
+
+def kill_at(server: SmtpServer, n: int, cmd: list[str], env: dict[str, str]) -> str:
+    """Run ``cmd``, kill -9 it once the ``n``-th message reaches ``server``; that message's id."""
+    server.handler.hold_at = n
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert server.handler.reached.wait(60), proc.stderr.read() if proc.poll() else ""
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        server.handler.release.set()
+    return server.handler.received[n - 1].message_id
 
 
 @pytest.fixture

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
-from delivery_helpers import add_media, smtp_settings
+from delivery_helpers import add_media, kill_at, smtp_settings
 from sqlalchemy import select
 
 from registry.db import dispose_all, get_engine
@@ -38,15 +37,7 @@ def test_kill_mid_batch_then_rerun_sends_each_message_once_but_the_in_flight_one
     cmd = [sys.executable, "-m", "buzon", "send", "--json"]
     env = _env(settings.home, smtp_server.port)
 
-    smtp_server.handler.hold_at = 7  # the 7th message reaches the server, then we kill
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        assert smtp_server.handler.reached.wait(60), proc.stderr.read() if proc.poll() else ""
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(30)
-    finally:
-        smtp_server.handler.release.set()
-    in_flight = smtp_server.handler.received[6].message_id
+    in_flight = kill_at(smtp_server, 7, cmd, env)  # the 7th message reaches the server
     with get_engine(settings).connect() as conn:
         states = conn.execute(select(outbox.c.estado)).scalars().all()
     assert states.count("enviado") == 6 and states.count("pendiente") == 9

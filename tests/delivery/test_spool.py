@@ -58,11 +58,3 @@ def test_token_bucket_paces_sends():
         bucket.acquire()
     assert abs(clock[0] - 100.4) < 1e-9  # 2 at once, then one every 0.1 s
     assert TokenBucket(0).acquire() == 0.0
-
-
-def test_flow_task_sends_one_chunk(settings):
-    from flows.send import send_chunk_task
-
-    add_media(settings, [("correo", f"f{i}@ejemplo.mx") for i in range(3)])
-    stats = send_chunk_task.fn(settings, 2)
-    assert (stats.sent, stats.pending, stats.processed) == (2, 1, 2)

@@ -44,7 +44,7 @@ def _seed(settings: Settings, ready: list[str], solo_correo: list[str]) -> None:
 def test_activate_flow(
     prefect_harness: None, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from flows.activate import activate_chunk_task, activate_flow
+    from flows.activate import Resources, activate_chunk_task, activate_flow
     from registry.activate import Keystore
 
     db_settings = settings
@@ -58,9 +58,8 @@ def test_activate_flow(
     assert out["activated"] == 3 and out["failed"] == {}
     assert list(out["not_ready"]) == solo
     # A retried chunk (the task body again) activates nothing twice.
-    again = activate_chunk_task.fn(
-        db_settings.model_copy(update={"now": NOW}), Keystore.open(folder, {}), ready
-    )
+    resources = Resources.load(db_settings.model_copy(update={"now": NOW}))
+    again = activate_chunk_task.fn(resources, Keystore.open(folder, {}), ready)
     assert again.activated == [] and again.already_active == ready
     with get_engine(db_settings).connect() as conn:
         assert len(conn.execute(select(acuses.c.folio)).all()) == 3

@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from flow_helpers import SAMPLE, take_rp
 
+from buzon.settings import Settings
 from flows.apply import apply_chunk_task, plan_task
-from registry.apply import chunks
-
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = ROOT / "sample_data" / "carga_corporativo.xlsx"
+from flows.merge import merge
+from registry.apply import ApplyResult, chunks
+from registry.db import get_engine
+from signers.seal import Sello
 
 
 @pytest.fixture
@@ -20,16 +22,38 @@ def env_home(monkeypatch: pytest.MonkeyPatch, home: Path) -> Path:
     return home
 
 
+def _run_chunks(settings: Settings, accepted, sync: bool = False) -> ApplyResult:  # noqa: ANN001
+    engine, sello = get_engine(settings), Sello.load(settings)
+    parts = [
+        apply_chunk_task.fn(settings, engine, sello, c, sync=sync, now=settings.clock())
+        for c in chunks(accepted, settings.chunk_size)
+    ]
+    assert all(isinstance(p, ApplyResult) for p in parts)
+    return merge(ApplyResult(), parts)
+
+
 def test_apply_tasks_register_then_change_nothing(env_home: Path) -> None:
-    summary, accepted = plan_task.fn([str(SAMPLE)])
-    assert summary["accepted"] == accepted.height > 0
-    parts = list(chunks(accepted, 200))
-    first = [apply_chunk_task.fn(c, False) for c in parts]
-    registered = sum(r.registered for r in first)
-    assert registered == summary["media"]["correo"] + summary["media"]["telefono"]
-    again = [apply_chunk_task.fn(c, False) for c in parts]
-    assert sum(r.registered + r.updated for r in again) == 0
-    assert sum(r.unchanged for r in again) == registered
+    settings = Settings()
+    plan = plan_task.fn(settings, get_engine(settings), [str(SAMPLE)])
+    summary = plan.summary
+    assert summary["accepted"] == plan.accepted.height > 0
+    first = _run_chunks(settings, plan.accepted)
+    assert first.chunks > 1
+    assert first.registered == summary["media"]["correo"] + summary["media"]["telefono"]
+    assert first.rp_ajeno == 0
+    again = _run_chunks(settings, plan.accepted)
+    assert again.registered + again.updated == 0
+    assert again.unchanged == first.registered
+
+
+def test_apply_tasks_count_rp_of_another_rfc(env_home: Path) -> None:
+    settings = Settings()
+    plan = plan_task.fn(settings, get_engine(settings), [str(SAMPLE)])
+    skipped = take_rp(settings, plan.accepted)  # registered after the plan saw them free
+    assert skipped > 0
+    result = _run_chunks(settings, plan.accepted)
+    assert result.rp_ajeno == skipped
+    assert result.as_dict()["rp_ajeno"] == skipped
 
 
 def test_apply_flow_runs(prefect_harness: None, env_home: Path) -> None:
@@ -37,4 +61,6 @@ def test_apply_flow_runs(prefect_harness: None, env_home: Path) -> None:
 
     result = apply_flow([str(SAMPLE)])
     assert result["registered"] > 0 and result["acuses"]["registro"] == result["registered"]
-    assert apply_flow([str(SAMPLE)])["registered"] == 0
+    assert result["rp_ajeno"] == 0
+    again = apply_flow([str(SAMPLE)])
+    assert again["registered"] == 0 and again["unchanged"] == result["registered"]

@@ -42,14 +42,22 @@ def _wait(cond, timeout: float, what: str) -> None:  # noqa: ANN001
         time.sleep(1)
 
 
-def _completed_runs(api: str) -> int:
-    body = json.dumps({"flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}}).encode()
+def _post(api: str, path: str, body: dict) -> list[dict]:
     req = urllib.request.Request(
-        f"{api}/flow_runs/filter", data=body, headers={"Content-Type": "application/json"}
+        f"{api}/{path}",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - loopback
-        runs = json.load(resp)
-    return sum(1 for r in runs if r["name"] and r.get("deployment_id"))
+        return json.load(resp)
+
+
+def _completed_runs(api: str, deployment: str = "buzon-reconcile") -> int:
+    ids = {d["id"] for d in _post(api, "deployments/filter", {}) if d["name"] == deployment}
+    runs = _post(
+        api, "flow_runs/filter", {"flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}}
+    )
+    return sum(1 for r in runs if r["name"] and r.get("deployment_id") in ids)
 
 
 def _bounce(inbox: Path, name: str, ref: int) -> None:
@@ -85,14 +93,16 @@ def test_schedule_runs_reconcile_twice_on_new_work(tmp_path: Path) -> None:
         _bounce(inbox, "a.csv", first)
         _wait(lambda: _estado(db, first) == "no_entregado", 240, "the first scheduled reconcile")
         assert _estado(db, second) == "enviado"  # its event has not appeared yet
+        # The state is written before the run is marked completed: wait for that too.
+        _wait(lambda: _completed_runs(api) >= 1, 120, "the first run to complete")
         runs_after_first = _completed_runs(api)
-        assert runs_after_first >= 1
 
         _bounce(inbox, "b.csv", second)
         _wait(lambda: _estado(db, second) == "no_entregado", 240, "a later scheduled reconcile")
         _wait(lambda: _completed_runs(api) > runs_after_first, 120, "the later run to complete")
         assert sorted(p.name for p in (inbox / "procesados").rglob("*.csv")) == ["a.csv", "b.csv"]
         assert not list(inbox.glob("*.csv"))
+        _wait(lambda: _completed_runs(api, "buzon-recordar") >= 1, 120, "a scheduled reminder run")
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         try:

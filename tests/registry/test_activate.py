@@ -69,7 +69,7 @@ def test_activates_ready_rfcs_with_verifiable_acuses(
         assert f"|{VERSION}|{tyc_sha}|{row.numero_certificado}|{row.solicitud}|{firmada_sha}|" in (
             row.cadena_original
         )
-        assert row.cadena_original.startswith("||3.1|") and "|terminos|" in row.cadena_original
+        assert row.cadena_original.startswith("||4.0|") and "|terminos|" in row.cadena_original
         assert row.cadena_original.endswith(f"|{row.firma}|||||")
         assert row.cadena_original == cadena_original(
             {
@@ -77,6 +77,7 @@ def test_activates_ready_rfcs_with_verifiable_acuses(
                 "fecha": row.fecha,
                 "tipo": "terminos",
                 "rfc": row.rfc,
+                "nombre": row.nombre,
                 "estado": row.estado,
                 "tyc_version": VERSION,
                 "tyc_sha256": tyc_sha,

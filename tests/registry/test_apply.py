@@ -33,7 +33,7 @@ def test_registers_media_scopes_acuses_outbox_and_audit(engine: Engine, rsetting
     r = apply_entries(engine, rsettings, frame(BASE), sello=sello)
     assert r.as_dict() == {
         "registered": 4, "updated": 0, "unchanged": 0, "bajas": 0,
-        "acuses": {"registro": 4, "actualizacion": 0, "baja": 0},
+        "acuses": {"registro": 4, "actualizacion": 0, "baja": 0}, "rp_ajeno": 0,
     }  # fmt: skip
     with engine.connect() as conn:
         m = {row.valor: row for row in conn.execute(select(medios))}
@@ -52,8 +52,8 @@ def test_registers_media_scopes_acuses_outbox_and_audit(engine: Engine, rsetting
     assert rh.folio == m["rh@kumo.mx"].folio and rh.tipo == "registro" and rh.rfc == A
     assert rh.rps == ",".join(sorted([RP1, RP2]))
     assert rh.cadena_original == (
-        f"||3.0|{rh.folio}|{rh.cadena_original.split('|')[4]}|registro|{A}|correo|rh@kumo.mx|"
-        f"registrado|{','.join(sorted([RP1, RP2]))}||"
+        f"||4.0|{rh.folio}|{rh.cadena_original.split('|')[4]}|registro|{A}|{rh.nombre or ''}|"
+        f"correo|rh@kumo.mx|registrado|{','.join(sorted([RP1, RP2]))}|||"
     )
     assert rh.cadena_original.split("|")[4].endswith("-06:00")
     for row in ac.values():

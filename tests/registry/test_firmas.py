@@ -138,8 +138,8 @@ def test_requests_signed_by_buzon_and_by_openssl_activate_once(
         estados = dict(conn.execute(select(particulares.c.rfc, particulares.c.estado)).all())
         textos = conn.execute(select(terminos_textos)).all()
     assert estados[MORAL] == estados[FISICA] == "activado"
-    assert [(t.version, t.sha256, t.texto) for t in textos] == [
-        (tyc.version, tyc.sha256, tyc.texto)
+    assert [(t.version, t.sha256, t.texto, t.origen) for t in textos] == [
+        (tyc.version, tyc.sha256, tyc.texto, tyc.origen)
     ]
     for rfc, fiel in ((MORAL, moral), (FISICA, fisica)):
         row = rows[rfc]
