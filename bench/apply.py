@@ -1,8 +1,11 @@
 """Benchmark ``registry.apply``: 300,000 entries (≈100,000 RPs) into an empty store, then again.
 
-Floor, measured in the same run: a bare executemany insert of the same 300,000 rows plus the time
-one thread takes to make as many RSA-2048 signatures as acuses were issued.
-Targets: first apply <= 2x floor; re-apply <= 0.3x first apply; peak RSS <= 2 GB.
+Floor, measured in the same run: the CPU of the acuses' RSA-2048 sellos divided by the machine's
+cores (acuses issued x the median CPU of one signature over 2,000 signatures; apply makes them on
+every core) plus a bare executemany insert of the same 300,000 rows into the same backend.
+Targets: first apply <= 1.5x floor on SQLite and PostgreSQL; PostgreSQL re-apply <= 0.3x first
+apply; peak RSS <= 2 GB. Wall time on a shared machine is inflated by other work: CPU seconds
+and the load average are printed beside it.
 
     .venv/bin/python bench/apply.py [--rfcs 5000] [--postgres URL | --no-postgres]
 """
@@ -10,6 +13,7 @@ Targets: first apply <= 2x floor; re-apply <= 0.3x first apply; peak RSS <= 2 GB
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import tempfile
@@ -22,6 +26,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.floor import SIGNATURES, cpu, sign_cpu  # noqa: E402
 from buzon.settings import Settings  # noqa: E402
 from registry.apply import apply_entries  # noqa: E402
 from registry.db import dispose_all, get_engine  # noqa: E402
@@ -79,42 +84,36 @@ def floor_insert(url: str, entries: pl.DataFrame) -> float:
     return elapsed
 
 
-def sign_floor(sello: Sello, n: int) -> float:
-    t = time.perf_counter()
-    for i in range(n):
-        sello.sign(f"||3.0|BI-20240808-{i:09d}|2024-08-08T11:42:45-06:00|registro|X||")
-    return time.perf_counter() - t
-
-
-def run(name: str, settings: Settings, entries: pl.DataFrame, sign_s: float | None) -> float:
+def run(name: str, settings: Settings, entries: pl.DataFrame, per_sig: float, cores: int) -> None:
     engine = get_engine(settings)
     sello = Sello.load(settings)
-    t = time.perf_counter()
+    t, c = time.perf_counter(), cpu()
     first = apply_entries(engine, settings, entries, sello=sello)
-    first_s = time.perf_counter() - t
-    t = time.perf_counter()
+    first_s, first_cpu = time.perf_counter() - t, cpu() - c
+    t, c = time.perf_counter(), cpu()
     again = apply_entries(engine, settings, entries, sello=sello)
-    again_s = time.perf_counter() - t
+    again_s, again_cpu = time.perf_counter() - t, cpu() - c
     n_acuses = sum(first.acuses.values())
-    if sign_s is None:
-        sign_s = sign_floor(sello, n_acuses)
+    sign_s = n_acuses * per_sig / cores
     insert_s = floor_insert(settings.sqlalchemy_url, entries)
     floor = insert_s + sign_s
-    print(f"\n== {name}", flush=True)
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"\n== {name}  (load average {load}; {cores} cores, shared with other work)", flush=True)
     print(
-        f"first apply : {first_s:8.2f} s  registered={first.registered:,} acuses={n_acuses:,}",
+        f"first apply : {first_s:8.2f} s  CPU {first_cpu:6.2f} s"
+        f"  registered={first.registered:,} acuses={n_acuses:,}",
         flush=True,
     )
-    print(f"re-apply    : {again_s:8.2f} s  registered={again.registered:,} "
-          f"unchanged={again.unchanged:,}")  # fmt: skip
+    print(f"re-apply    : {again_s:8.2f} s  CPU {again_cpu:6.2f} s  registered={again.registered:,}"
+          f" unchanged={again.unchanged:,}")  # fmt: skip
     print(
-        f"floor       : {floor:8.2f} s  = executemany {insert_s:.2f} s "
-        f"+ {n_acuses:,} signatures in one thread {sign_s:.2f} s ({n_acuses / sign_s:,.0f}/s)"
+        f"floor       : {floor:8.2f} s  = executemany {insert_s:.2f} s + {n_acuses:,} sellos x"
+        f" {per_sig * 1000:.3f} ms CPU (median of {SIGNATURES:,}) / {cores} cores {sign_s:.2f} s"
     )
-    print(f"ratio first/floor   = {first_s / floor:5.2f}  (target <= 2.0)", flush=True)
-    print(f"ratio re-apply/first = {again_s / first_s:5.2f}  (target <= 0.3)", flush=True)
+    print(f"ratio first/floor    = {first_s / floor:5.2f}  (target <= 1.5)", flush=True)
+    target = "  (target <= 0.3)" if name == "PostgreSQL" else ""
+    print(f"ratio re-apply/first = {again_s / first_s:5.2f}{target}", flush=True)
     dispose_all()
-    return sign_s
 
 
 def main() -> None:
@@ -130,8 +129,10 @@ def main() -> None:
           f"in {time.perf_counter() - t:.1f} s")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         base = Settings(home=Path(tmp) / "home")
-        Sello.load(base)  # key generation is not part of the measurement
-        sign_s = run("SQLite", base, entries, None)
+        # The key is made outside the measurement.
+        per_sig = sign_cpu(Sello.load(base), "registro")
+        cores = len(os.sched_getaffinity(0))
+        run("SQLite", base, entries, per_sig, cores)
         if not args.no_postgres:
             schema = f"bench_{uuid.uuid4().hex[:8]}"
             admin = create_engine(args.postgres)
@@ -139,7 +140,8 @@ def main() -> None:
                 conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
             try:
                 url = f"{args.postgres}?options=-csearch_path%3D{schema}"
-                run("PostgreSQL", base.model_copy(update={"database_url": url}), entries, sign_s)
+                pg = base.model_copy(update={"database_url": url})
+                run("PostgreSQL", pg, entries, per_sig, cores)
             finally:
                 with admin.begin() as conn:
                     conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')

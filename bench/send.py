@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -31,6 +31,7 @@ from delivery.dispatcher import dispatch  # noqa: E402
 from delivery.render import email_bytes, render  # noqa: E402
 from registry.db import get_engine  # noqa: E402
 from registry.tables import medios, outbox, particulares  # noqa: E402
+from registry.ventanas import antes_del  # noqa: E402
 
 NOW = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)
 
@@ -144,8 +145,9 @@ def bare_messages(settings: Settings, n: int) -> list[tuple[str, bytes]]:
                 "horas": 72,
                 "token": "T" * 32,
                 "codigo": None,
-                "rps": [],  # the templates name the RPs and the deadline since issue 11
-                "plazo": "antes del 05/03/2025 12:00",
+                # What the dispatcher now adds: the deadline and the RPs the address covers.
+                "plazo": antes_del(NOW + timedelta(hours=72)),
+                "rps": [],
                 "aclaraciones": settings.aclaraciones,
             },
             public_url=settings.public_url,

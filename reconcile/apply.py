@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 import polars as pl
 from sqlalchemy import Connection, Engine
@@ -20,7 +21,7 @@ from sqlalchemy import Connection, Engine
 from buzon.settings import Settings
 from delivery.secrets import load_key
 from reconcile import store as io
-from reconcile.events import contenido_hash, leer_archivo
+from reconcile.events import contenido_hash, huella_archivo, leer_bytes, validar_bytes
 from reconcile.rules import EXITOS, Resumen, decidir
 from registry import transitions
 from registry.acuses import Emision
@@ -226,6 +227,7 @@ def vencer(conn: Connection, settings: Settings, *, now: datetime | None = None)
 # readers and other writers get a turn between chunks. Every event of a medium lands in the chunk
 # of that medium, so each medium's events are still decided together, in time order.
 CHUNK_MEDIA = 100_000
+_RESOLVER = 250_000  # events resolved to their medium at once when splitting an import
 
 
 def reconciliar(
@@ -242,12 +244,13 @@ def reconciliar(
     its own transaction that records the chunk's events with their effects, so a crash between
     chunks leaves each chunk whole and the re-run skips what was recorded and finishes the rest.
     Expiry runs in the last chunk's transaction, after every event (one may validate a medium
-    first), while the acuses are sealed.
+    first), while the acuses are sealed; that transaction also records each file's digest, so
+    re-importing a wholly imported file skips it unparsed (:func:`_leer`).
     """
-    eventos = pl.concat([leer_archivo(p) for p in archivos]) if archivos else None
     engine = engine or get_engine(settings)
     now = utc(settings.clock())
     res = Resumen()
+    eventos, nuevos = _leer(engine, settings, archivos, res)
     partes = trozos(engine, settings, eventos, chunk_media) if eventos is not None else []
     del eventos  # a million-line batch: keep one frame of it alive at a time
     ultima = partes.pop() if partes else None
@@ -260,17 +263,45 @@ def reconciliar(
             res.expired = vencer(conn, settings, now=now)
         else:
             vencidos: list[int] = []
-            final = aplicar(
-                conn,
-                settings,
-                ultima,
-                now=now,
-                overlap=lambda: vencidos.append(vencer(conn, settings, now=now)),
-            )
+
+            def overlap() -> None:
+                vencidos.append(vencer(conn, settings, now=now))
+                # Every event of these files is now applied: record them with the last chunk.
+                io.registrar_archivos(conn, nuevos, now)
+
+            final = aplicar(conn, settings, ultima, now=now, overlap=overlap)
             final.expired = vencidos[0]
             res.merge(final)
     res.resultados = None
     return res
+
+
+def _leer(
+    engine: Engine, settings: Settings, archivos: list, res: Resumen
+) -> tuple[pl.DataFrame | None, list[tuple[str, str, int]]]:
+    """Validate the files not yet wholly imported; count the others' events as duplicates.
+
+    Returns their events and ``(huella, nombre, eventos)`` per file to record once applied. A file
+    whose exact bytes were already imported in full is skipped unparsed: each of its events would
+    be a duplicate anyway. One that was imported in part (a crash mid-import) was not recorded, so
+    it is validated again and the per-event hash skips what was applied.
+    """
+    key = load_key(settings)
+    frames: list[pl.DataFrame] = []
+    nuevos: list[tuple[str, str, int]] = []
+    for path in archivos:
+        data = leer_bytes(path)
+        huella = huella_archivo(key, data)
+        with engine.connect() as conn:
+            ya = io.archivo_importado(conn, huella)
+        if ya is not None:
+            res.events += ya
+            res.duplicados += ya
+            continue
+        frames.append(validar_bytes(path, data))
+        del data
+        nuevos.append((huella, Path(path).name, frames[-1].height))
+    return (pl.concat(frames) if frames else None), nuevos
 
 
 def trozos(
@@ -284,7 +315,8 @@ def trozos(
     own transaction, so a medium that changed meanwhile is still decided on its current state.
     """
     key = load_key(settings)
-    eventos = eventos.with_columns(contenido_hash(key, eventos))  # once; aplicar reuses it
+    # Once, here; aplicar (and its io.preparar) reuse both columns in every chunk.
+    eventos = eventos.with_columns(contenido_hash(key, eventos), io.token_hashes(key, eventos))
     if eventos.height <= chunk_media:  # at most that many media: one chunk
         return [eventos]
     with engine.connect() as conn:
@@ -297,13 +329,26 @@ def trozos(
         if nuevo.sum() <= chunk_media:
             return [eventos]
         nuevos = nuevo.arg_true()
-        seq = eventos[nuevos].with_columns(seq=pl.int_range(0, pl.len(), dtype=pl.Int64))
-        prep, _ = io.preparar(conn, key, seq)
-    del seq
+        # Only what resolving a medium reads: the peak memory of a million-line import is here.
+        seq = (
+            eventos[nuevos]
+            .select("tipo", "token_hash", "rfc", "telefono", "referencia")
+            .with_columns(seq=pl.int_range(0, pl.len(), dtype=pl.Int64))
+        )
+        # In slices against one snapshot of the media: the joins of a million lines at once were
+        # the import's peak memory (polars keeps what it allocated).
+        med = io.leer_medios(conn)
+        resueltos = [
+            io.preparar(conn, key, seq.slice(i, _RESOLVER), con_codigos=False, medios=med)[0][
+                "medio_id"
+            ]  # sorted by seq, and each slice is a run of seq: concatenated in seq order
+            for i in range(0, seq.height, _RESOLVER)
+        ]
+    del seq, med
     medio = pl.Series("medio_id", [None] * eventos.height, dtype=pl.Int64).scatter(
-        nuevos, prep.sort("seq")["medio_id"]
+        nuevos, pl.concat(resueltos)
     )
-    del prep
+    del resueltos
     rango = medio.rank("dense") - 1  # 0, 1, ... over the distinct media, by id
     trozo = (rango // chunk_media).fill_null(0).cast(pl.Int64).alias("_trozo")
     partes = eventos.with_columns(trozo).partition_by("_trozo", maintain_order=True, as_dict=True)

@@ -237,14 +237,19 @@ def validar(df: pl.DataFrame, path: Path) -> pl.DataFrame:
     )
 
 
-def leer_archivo(path: Path | str) -> pl.DataFrame:
-    """Read and validate one event file (``.jsonl``/``.ndjson``/``.json`` or ``.csv``)."""
+def leer_bytes(path: Path | str) -> bytes:
+    """The bytes of one event file, or the Spanish error of a missing file or a folder."""
     path = Path(path)
     if path.is_dir():
         raise FileMissingError("es una carpeta, no un archivo de eventos", archivo=str(path))
     if not path.is_file():
         raise FileMissingError("no existe el archivo de eventos", archivo=str(path))
-    data = path.read_bytes()
+    return path.read_bytes()
+
+
+def validar_bytes(path: Path | str, data: bytes) -> pl.DataFrame:
+    """Parse and validate the bytes of one event file (its suffix says CSV or JSON Lines)."""
+    path = Path(path)
     if path.suffix.lower() == ".csv":
         try:
             df = _read_csv(path, data)
@@ -253,6 +258,27 @@ def leer_archivo(path: Path | str) -> pl.DataFrame:
     else:
         df = _read_jsonl(path, data)
     return validar(df, path)
+
+
+def leer_archivo(path: Path | str) -> pl.DataFrame:
+    """Read and validate one event file (``.jsonl``/``.ndjson``/``.json`` or ``.csv``)."""
+    return validar_bytes(path, leer_bytes(path))
+
+
+def huella_archivo(key: bytes, data: bytes) -> str:
+    """Keyed digest of a whole event file's bytes (``delivery.secrets.content_mac`` under its own
+    prefix): files carry raw codes and tokens, so not a bare hash. Same bytes, same digest,
+    whatever the file's name; one changed byte, another digest.
+
+    >>> huella_archivo(b"k" * 32, b"a,b") == huella_archivo(b"k" * 32, b"a,b")
+    True
+    >>> huella_archivo(b"k" * 32, b"a,b") != huella_archivo(b"k" * 32, b"a,c")
+    True
+    """
+    mac = content_mac(key).copy()
+    mac.update(b"archivo de eventos\x00")
+    mac.update(data)
+    return mac.hexdigest()
 
 
 def contenido_hash(key: bytes, df: pl.DataFrame) -> pl.Series:

@@ -342,3 +342,19 @@ representantes = Table(
 )
 
 __all__ += ["solicitudes", "representantes"]
+
+# --- imported event files (issue 10, performance) ---------------------------------------------
+
+# One row per event file whose every event was applied, written in the transaction of the import's
+# last chunk: re-importing the same bytes is then skipped without parsing them again. A crash
+# mid-import leaves no row, so the re-run parses the file and the per-event hash dedupe finishes it.
+archivos_eventos = Table(
+    "archivos_eventos",
+    metadata,
+    Column("huella", String(64), primary_key=True),  # keyed digest of the file's bytes
+    Column("nombre", String(255), nullable=False),  # the file's name when first imported
+    Column("eventos", Integer, nullable=False),  # its lines (events), counted again on a skip
+    Column("importado_en", TS, nullable=False),
+)
+
+__all__ += ["archivos_eventos"]

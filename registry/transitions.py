@@ -50,11 +50,17 @@ class Transicion:
 
     @property
     def origenes(self) -> frozenset[str]:
-        return frozenset(str(e) for e in origenes(self.a))
+        return _origenes(self.a)
 
     def texto(self, paramstyle: str) -> str:
         """The SQL text in the driver's paramstyle (``qmark`` or ``format``)."""
         return _texto(self, "?" if paramstyle == "qmark" else "%s")
+
+
+@cache
+def _origenes(a: Estado) -> frozenset[str]:
+    # Once per target state: mover checks every medium's state against it.
+    return frozenset(str(e) for e in origenes(a))
 
 
 @cache
@@ -127,7 +133,8 @@ def mover(
         if de is None:
             de = [actual.get(i, "") for i in ids]
         orden = [i for i in orden if actual.get(ids[i]) == de[i]]
-    orden = [i for i in orden if de[i] in t.origenes]
+    desde = t.origenes
+    orden = [i for i in orden if de[i] in desde]
     if not orden:
         return []
     now_db = instant(conn, now)
@@ -156,11 +163,29 @@ def mover(
             )
         hechos = orden
     else:
-        hechos = []
-        for i, row in zip(orden, rows, strict=True):
-            cur.execute(sql, row)
-            if cur.rowcount == 1:
-                hechos.append(i)
+        # Compare-and-set: usually every medium is still as the caller saw it, and one
+        # executemany says so by its row count; only when some moved on meanwhile (baja,
+        # resend) is each one tried alone to learn which ones did.
+        cur.executemany(sql, rows)
+        if cur.rowcount == len(rows):
+            hechos = orden
+        else:
+            # Which ones moved: in the target state now and, for a send, with this send live
+            # (the outbox id is unique to the send, so nothing else could have set it).
+            ahora = {
+                i: (e, v)
+                for i, e, v in select_in(
+                    conn,
+                    "SELECT id, estado, envio_vigente FROM medios WHERE id IN ({inn})",
+                    [ids[i] for i in orden],
+                )
+            }
+            hechos = [
+                i
+                for i in orden
+                if ahora.get(ids[i], ("", None))[0] == str(t.a)
+                and (not t.vigente or vigentes is None or ahora[ids[i]][1] == vigentes[i])
+            ]
     audit.registrar_medios(
         conn,
         [ids[i] for i in hechos],

@@ -14,8 +14,9 @@ import reconcile.apply as rapply
 from buzon.errors import EventFileError
 from buzon.settings import Settings
 from reconcile.apply import reconciliar
+from reconcile.events import leer_archivo
 from registry.db import get_engine
-from registry.tables import acuses, auditoria, eventos, medios, outbox
+from registry.tables import acuses, archivos_eventos, auditoria, eventos, medios, outbox
 from tests.callbacks.seed import contar, sembrar
 
 T0 = datetime(2024, 8, 8, 12, 0, tzinfo=UTC)
@@ -53,6 +54,21 @@ def _write(path: Path, rows: list[dict]) -> Path:
     return path
 
 
+def crash_at_chunk(monkeypatch: pytest.MonkeyPatch, n: int) -> None:
+    """Make the ``n``-th chunk's transaction fail as a killed process would (nothing of it
+    committed); ``monkeypatch.undo()`` restores the real ``aplicar``."""
+    calls = []
+    real = rapply.aplicar
+
+    def crash(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(1)
+        if len(calls) == n:
+            raise RuntimeError(f"kill -9 in chunk {n}")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(rapply, "aplicar", crash)
+
+
 def _snapshot(settings: Settings) -> tuple:
     engine = get_engine(settings)
     with engine.connect() as conn:
@@ -74,25 +90,16 @@ def test_crash_between_chunks_then_rerun(
     s = db_settings.model_copy(update={"now": T0 + timedelta(hours=1)})
     media, rows = _store(s)
     path = _write(tmp_path / "eventos.jsonl", rows)
-    partes = rapply.trozos(get_engine(s), s, rapply.leer_archivo(path), 2)
+    partes = rapply.trozos(get_engine(s), s, leer_archivo(path), 2)
     assert len(partes) == 3 and sum(p.height for p in partes) == len(rows)
 
-    calls = []
-    real = rapply.aplicar
-
-    def crash_second(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        calls.append(1)
-        if len(calls) == 2:
-            raise RuntimeError("kill -9 between chunks")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(rapply, "aplicar", crash_second)
+    crash_at_chunk(monkeypatch, 2)
     with pytest.raises(RuntimeError):
         reconciliar(s, [path], chunk_media=2)
     engine = get_engine(s)
     # The first chunk is whole: its events, and nothing of the others.
     assert contar(engine, eventos) == partes[0].height
-    monkeypatch.setattr(rapply, "aplicar", real)
+    monkeypatch.undo()
     again = reconciliar(s, [path], chunk_media=2).as_json()
     assert again["duplicates"] == partes[0].height
     assert again["applied"] == len(rows) - partes[0].height
@@ -102,8 +109,12 @@ def test_crash_between_chunks_then_rerun(
     )
 
 
-def test_chunked_equals_one_transaction(db_settings: Settings, tmp_path: Path) -> None:
-    """Same seeded store twice (same secrets): chunked and unchunked runs agree row for row."""
+def test_chunked_equals_one_transaction(
+    db_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same seeded store twice (same secrets): chunked and unchunked runs agree row for row (the
+    chunked run resolves its media in slices of three events)."""
+    monkeypatch.setattr(rapply, "_RESOLVER", 3)
     s = db_settings.model_copy(update={"now": T0 + timedelta(hours=1)})
     media, rows = _store(s)
     path = _write(tmp_path / "eventos.jsonl", rows)
@@ -114,7 +125,7 @@ def test_chunked_equals_one_transaction(db_settings: Settings, tmp_path: Path) -
     one = _snapshot(s)
     # Back to the seeded store (same secrets), then the same file in chunks of two media.
     with engine.begin() as conn:
-        for t in (auditoria, acuses, eventos):
+        for t in (auditoria, acuses, eventos, archivos_eventos):
             conn.execute(t.delete())
         conn.execute(outbox.delete().where(outbox.c.tipo == "confirmacion"))
         for r in antes:
