@@ -50,7 +50,9 @@ def verify(paths: tuple[Path, ...], certificado: Path | None, as_json: bool) -> 
         for r in resultados:
             demo = " (sello de demostración)" if r.demo else ""
             if not r.fallas:
-                click.echo(f"CORRECTO  {r.path}: {r.acuses} acuses verificados{demo}")
+                n = r.acuses
+                cuantos = "1 acuse verificado" if n == 1 else f"{n} acuses verificados"
+                click.echo(f"CORRECTO  {r.path}: {cuantos}{demo}")
                 continue
             click.echo(f"FALLA     {r.path}: {len(r.fallas)} problema(s)")
             for f in r.fallas[:20]:
