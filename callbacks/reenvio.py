@@ -9,7 +9,6 @@ live in :func:`delivery.resend_bulk.resend_for_person`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from fastapi import Depends, FastAPI, Form
@@ -22,6 +21,8 @@ from callbacks import csrf
 from delivery.dispatcher import dispatch
 from delivery.resend_bulk import resend_for_person
 from registry.clock import utc
+from schemas import rfc as rfc_mod
+from schemas import telefono as telefono_mod
 
 RUTA = "/celular/reenviar"
 RESPUESTA = (
@@ -48,8 +49,8 @@ def add_resend_route(
         csrf_token: str = Form("", alias="csrf"),
     ) -> HTMLResponse:
         now = utc(settings.clock())
-        rfc = re.sub(r"[\s_-]", "", rfc).upper()[:13]
-        telefono = re.sub(r"\D", "", telefono)[-10:]
+        rfc = rfc_mod.compact(rfc)[:13]
+        telefono = telefono_mod.compact(telefono)[-10:]
         if not csrf.verificar(key, RUTA, csrf_token, now):
             return form(403, clase="error", mensaje="La página caducó; inténtalo de nuevo.")
         outbox_id = resend_for_person(settings, engine, rfc, telefono)

@@ -24,7 +24,6 @@ import hashlib
 import hmac
 import ipaddress
 import math
-import re
 import time
 from collections.abc import Sequence
 
@@ -34,6 +33,8 @@ from starlette.concurrency import run_in_threadpool
 
 from buzon.errors import ReceiverConfigError
 from buzon.settings import Settings
+from schemas import rfc as rfc_mod
+from schemas import telefono as telefono_mod
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _NS = "buzon"
@@ -110,11 +111,15 @@ def pair_subject(rfc: str | None, telefono: str | None) -> str | None:
 
     >>> pair_subject(" eku900317-3c9 ", "55 1234 5678").replace(chr(0), "|")
     'EKU9003173C9|5512345678'
+    >>> a = pair_subject("EKU9003173C9", "+52 1 55 1234 5678")
+    >>> a == pair_subject("eku9003173c9", "5512345678")
+    True
     >>> pair_subject("EKU9003173C9", "") is None
     True
     """
-    r = re.sub(r"[\s\-_]", "", (rfc or "").upper())
-    t = re.sub(r"[^0-9]", "", telefono or "", flags=re.ASCII)[-10:]
+    # The one normalizer of each identifier: every spelling of a pair shares its count.
+    r = rfc_mod.compact(rfc or "")
+    t = telefono_mod.compact(telefono or "")
     return f"{r}\x00{t}" if r and t else None
 
 
