@@ -21,6 +21,7 @@ from email import policy
 import httpx
 
 from buzon.settings import Settings
+from schemas import telefono as telefono_mod
 
 _LINK = re.compile(r"/v/([A-Za-z0-9_\-]{16,200})")
 _CODE = re.compile(r"c[oó]digo de verificaci[oó]n es:? (\d{5})", re.IGNORECASE)
@@ -81,7 +82,7 @@ def codigos(settings: Settings) -> list[tuple[int, str, str]]:
         rec = json.loads(line)
         found = _CODE.search(rec.get("message", ""))
         if found:
-            tel = re.sub(r"\D", "", rec["to"])[-10:]
+            tel = telefono_mod.compact(rec["to"])  # E.164 -> the 10 digits stored
             latest[tel] = (int(rec["reference"]), tel, found.group(1))
     return sorted(latest.values())
 

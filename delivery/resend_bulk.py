@@ -12,21 +12,21 @@ Both go through :func:`delivery.resend.resend`, which kills the old code or link
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from buzon.errors import LimitReachedError, NotFoundError, TransitionError
 from buzon.settings import Settings
 from delivery.dispatcher import dispatch
 from delivery.resend import resend
-from registry.states import Estado
-from registry.tables import medios, outbox
+from registry.clock import utc
+from registry.db import get_engine, read_connection
+from registry.reader.reenvios import read_celular_enviado, read_pendientes
+from schemas import rfc as rfc_mod
 
-PENDIENTES = (Estado.REGISTRADO.value, Estado.ENVIADO.value)
 # The person's page allows one resend per medium per minute, counted from the last send.
 PAUSA = timedelta(seconds=60)
 
@@ -39,10 +39,6 @@ class BulkResult:
 
     def as_json(self) -> dict:
         return {"resent": self.resent, "skipped": dict(sorted(self.skipped.items()))}
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _skip_code(exc: Exception) -> str:
@@ -67,18 +63,11 @@ def resend_many(
     Media at the cap of sends are skipped (``LIMITE_ENVIOS``); a medium that moved on meanwhile
     is skipped with the reason it gives. The new messages go out in one dispatch at the end.
     """
-    from registry.db import get_engine
-
     engine = engine or get_engine(settings)
-    query = select(medios.c.rfc, medios.c.valor, medios.c.envios).where(
-        medios.c.estado.in_(PENDIENTES)
-    )
-    if rfc is not None:
-        query = query.where(medios.c.rfc == re.sub(r"[\s_-]", "", rfc).upper())
-    if antes_de is not None:
-        query = query.where(medios.c.vence_en < _utc(antes_de))
-    with engine.connect() as conn:
-        rows = conn.execute(query.order_by(medios.c.id)).all()
+    with read_connection(engine) as conn:
+        rows = read_pendientes(
+            conn, rfc=None if rfc is None else rfc_mod.compact(rfc), antes_de=antes_de
+        )
     out = BulkResult()
     for row in rows:
         if row.envios >= settings.max_sends_per_medium:
@@ -104,26 +93,14 @@ def resend_for_person(settings: Settings, engine: Engine, rfc: str, telefono: st
     ``None``; the caller answers the same words either way, so nobody learns which RFC/phone
     pairs exist.
     """
-    now = _utc(settings.clock())
-    with engine.connect() as conn:
-        m = conn.execute(
-            select(medios.c.id, medios.c.envios, medios.c.vence_en, medios.c.enviado_en).where(
-                medios.c.rfc == rfc,
-                medios.c.mecanismo == "telefono",
-                medios.c.valor == telefono,
-                medios.c.estado == Estado.ENVIADO.value,
-            )
-        ).first()
-        if m is None or m.vence_en is None or _utc(m.vence_en) <= now:
-            return None
-        if m.envios >= settings.max_sends_per_medium:
-            return None
-        ultimo = conn.execute(
-            select(func.max(outbox.c.creado_en)).where(
-                outbox.c.medio_id == m.id, outbox.c.tipo == "verificacion"
-            )
-        ).scalar()
-    instantes = [_utc(x) for x in (ultimo, m.enviado_en) if x is not None]
+    now = utc(settings.clock())
+    with read_connection(engine) as conn:
+        m = read_celular_enviado(conn, rfc, telefono)
+    if m is None or m.vence_en is None or utc(m.vence_en) <= now:
+        return None
+    if m.envios >= settings.max_sends_per_medium:
+        return None
+    instantes = [utc(x) for x in (m.ultimo, m.enviado_en) if x is not None]
     if instantes and now - max(instantes) < PAUSA:
         return None
     try:

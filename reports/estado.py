@@ -11,10 +11,10 @@ from datetime import timedelta
 
 import polars as pl
 
+from registry.reader.reenvios import PENDIENTES
 from registry.states import ACTIVOS, Estado
 
 TZ = "America/Mexico_City"
-PENDIENTES = [str(Estado.REGISTRADO), str(Estado.ENVIADO)]
 ACTIVOS_TXT = [str(e) for e in ACTIVOS]
 VENTANA_ACLARACION = timedelta(hours=24)
 NOMBRE_MECANISMO = {"correo": "el correo", "telefono": "el celular"}
@@ -62,7 +62,7 @@ def _medios_con_actos(lect: Lectura, validity: timedelta) -> pl.DataFrame:
         .group_by("medio_id")
         .agg(pl.col("folio").last().alias("folio_baja"), pl.col("fecha").last().alias("fecha_baja"))
     )
-    pendiente = pl.col("estado").is_in(PENDIENTES)
+    pendiente = pl.col("estado").is_in(list(PENDIENTES))
     return (
         lect.medios.join(val, on="medio_id", how="left")
         .join(baja, on="medio_id", how="left")

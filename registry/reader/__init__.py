@@ -8,6 +8,7 @@
   streamed for PDFs and bundles, the T&C texts, the last upload's rejections).
 - :mod:`registry.reader.recordatorios`: media due a reminder before their deadline
   (``buzon recordar``).
+- :mod:`registry.reader.reenvios`: the pending media a resend acts on, one mobile's live send.
 - :mod:`registry.reader.todos`: every registered RP of given RFCs (an RP cell «TODOS»).
 
 Writes live elsewhere; nothing here changes the store.
