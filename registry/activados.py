@@ -22,10 +22,10 @@ from buzon.errors import NoHeaderError
 from buzon.settings import Settings
 from loaders import RawSheet, read_upload
 from registry import audit
+from registry.clock import MEXICO
 from registry.listos import ACTIVADO_PREVIO, YA_ACTIVADOS
 from registry.sql import batches, insert
 from registry.tables import activaciones_previas, particulares
-from registry.ventanas import MEXICO
 from schemas import rfc as rfc_mod
 from schemas.headers import normalize
 

@@ -14,14 +14,9 @@ People read every deadline as a date and time in Mexico City: "antes del 05/12/2
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta  # noqa: F401 - UTC: the doctests use it
 
-MEXICO = ZoneInfo("America/Mexico_City")
-
-
-def _utc(instante: datetime) -> datetime:
-    return instante.replace(tzinfo=UTC) if instante.tzinfo is None else instante.astimezone(UTC)
+from registry.clock import MEXICO, utc
 
 
 def fecha_mx(instante: datetime) -> str:
@@ -32,7 +27,7 @@ def fecha_mx(instante: datetime) -> str:
     >>> fecha_mx(datetime(2024, 8, 8, 17, 42))
     '08/08/2024 11:42'
     """
-    return _utc(instante).astimezone(MEXICO).strftime("%d/%m/%Y %H:%M")
+    return utc(instante).astimezone(MEXICO).strftime("%d/%m/%Y %H:%M")
 
 
 def antes_del(instante: datetime) -> str:
@@ -59,10 +54,10 @@ def plazo_envio(
     True
     """
     if mecanismo == "correo" and envios == 0 and vence_en is not None:
-        return _utc(vence_en)
-    return _utc(now) + timedelta(hours=horas)
+        return utc(vence_en)
+    return utc(now) + timedelta(hours=horas)
 
 
 def vence_registro(now: datetime, horas: int) -> datetime:
     """``vence_en`` of a medium registered at ``now``: its registration window."""
-    return _utc(now) + timedelta(hours=horas)
+    return utc(now) + timedelta(hours=horas)
